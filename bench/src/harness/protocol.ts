@@ -1,0 +1,83 @@
+// What the orchestrator and a worker process say to each other over Node's IPC channel.
+
+export interface Endpoints {
+  brokers: string[];
+  registryUrl: string;
+  postgresUrl: string;
+}
+
+export type ProducerVariantId = 'kafkajs-raw' | 'kafkajs-encode' | 'confluent' | 'confluent-linger0' | 'evkit-transport' | 'evkit-envelope' | 'evkit-producer';
+
+export type ConsumerVariantId =
+  | 'kafkajs-raw'
+  | 'kafkajs-decode'
+  | 'confluent'
+  | 'evkit-subscriber'
+  | 'evkit-consumer'
+  | 'evkit-dedupe-memory'
+  | 'evkit-retry-armed'
+  | 'evkit-dedupe-pg'
+  | 'evkit-dedupe-pg-retry-armed'
+  | 'prototype-batched-pg';
+
+/** What a worker process is for; it builds its client from this once, then serves runs. */
+export type WorkerSpec =
+  | { kind: 'producer'; variant: ProducerVariantId; valueBytes: number; schemaId: number }
+  | { kind: 'consumer'; variant: ConsumerVariantId; dedupeTable: string }
+  | { kind: 'soak-producer'; valueBytes: number }
+  | { kind: 'soak-consumer'; dedupeTable: string }
+  | { kind: 'outbox'; outboxTable: string; relay: { kind: 'polling'; intervalMs: number } | { kind: 'debezium' } }
+  | { kind: 'micro'; schemaId: number; valueBytes: number };
+
+export interface ProduceRun {
+  topic: string;
+  records: number;
+  /** Await every single-record send (latency) instead of sending batches (throughput). */
+  awaitEach: boolean;
+}
+
+export interface ConsumeRun {
+  topic: string;
+  groupId: string;
+  expected: number;
+}
+
+/** One measured run of a variant. */
+export interface Measurement {
+  records: number;
+  elapsedMs: number;
+  /** Records per second. */
+  throughput: number;
+  p50Ms?: number;
+  p99Ms?: number;
+}
+
+export interface Request {
+  id: number;
+  op: 'init' | 'run' | 'profile' | 'stop';
+  payload?: unknown;
+}
+
+export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: string };
+
+/** A run under the V8 CPU profiler (what `node --cpu-prof` uses), started and stopped around it. */
+export interface ProfileRequest {
+  body: unknown;
+  /** Where the .cpuprofile goes. */
+  file: string;
+}
+
+export interface StopReport {
+  /** process.resourceUsage().maxRSS, in MB. */
+  peakRssMb: number;
+}
+
+/** What a worker process serves. */
+export interface WorkerHandler {
+  run(payload: unknown): Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+export function measurement(records: number, elapsedMs: number, latencies?: { p50Ms: number; p99Ms: number }): Measurement {
+  return { records, elapsedMs, throughput: records / (elapsedMs / 1000), ...latencies };
+}

@@ -1,0 +1,125 @@
+import type { Pool } from 'pg';
+import { partitionForKey } from '@evkit/transport';
+import { assertPassed, check, drain } from '../support/checker';
+import { awaitDeadLetters, deadLetterTopicOf } from '../support/dlq';
+import { sized } from '../support/env';
+import { bound } from '../support/faults';
+import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
+import { createTopic } from '../support/kafka';
+import { keysNamed, startLoad, summarizeFailures } from '../support/load';
+import { memberLogFile, startLocalMember } from '../support/member';
+import type { MemberSpec } from '../support/workload';
+
+// 10. One key whose events always fail. Each is retried, then dead-lettered with its attempts
+// and reason; it never has a side effect; the other keys are not held up. Non-blocking (retry
+// topics): the other keys' latency stays low, and the failing key gives up its order (it went
+// through a retry tier). Blocking (retried in place): order holds for every key; the other keys
+// of the failing key's partition wait for its retries.
+
+const POISON = 'poison';
+const PARTITIONS = 3;
+const MAX_ATTEMPTS = 3;
+
+let pool: Pool;
+beforeAll(async () => {
+  await upSingle();
+  pool = checkerPool();
+}, 300_000);
+afterAll(async () => {
+  await pool?.end();
+});
+
+scenario('10a', 'one key always fails: retried, dead-lettered, other keys unaffected (non-blocking)', { quick: true, timeoutMs: 420_000 }, () =>
+  runPoisonKey('10a', 'non-blocking', { mode: 'non-blocking', maxAttempts: MAX_ATTEMPTS, delaysMs: [500, 1000] }, 5000),
+);
+
+scenario('10b', 'one key always fails: retried in place, dead-lettered, order kept (blocking)', { quick: false, timeoutMs: 420_000 }, () =>
+  runPoisonKey('10b', 'blocking', { mode: 'blocking', maxAttempts: MAX_ATTEMPTS, delaysMs: [200, 400] }, undefined),
+);
+
+async function runPoisonKey(id: string, label: string, routing: NonNullable<MemberSpec['routing']>, maxOtherLatencyMs: number | undefined): Promise<void> {
+  const startedAt = Date.now();
+  const names = namesFor(id);
+  const brokers = single.endpoints.kafkaBrokers;
+  await createTopic(brokers, names.topic, { partitions: PARTITIONS });
+  // Three other keys share the failing key's partition, four are on other partitions.
+  const poisonPartition = partitionForKey(POISON, PARTITIONS);
+  const candidates = keysNamed('k', 64);
+  const keys = [
+    ...candidates.filter((k) => partitionForKey(k, PARTITIONS) === poisonPartition).slice(0, 3),
+    ...candidates.filter((k) => partitionForKey(k, PARTITIONS) !== poisonPartition).slice(0, 4),
+    POISON,
+  ];
+  const perKey = sized(30, 15);
+  const member = await startLocalMember(memberSpec(names, 'm1', { routing, failKeys: [POISON] }));
+  const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
+  await producer.connect();
+  const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 50 });
+  const notes: string[] = [];
+  const extraFailures: string[] = [];
+  try {
+    await Promise.race([load.done, bound(180_000)]);
+    load.stop();
+    const poisoned = new Set(load.acked.filter((a) => a.key === POISON).map((a) => a.uid));
+    const truth = { acked: load.acked, attempts: load.attempts(), sendFailures: load.failures.length };
+    const drained = await drain(pool, names.run, truth, { timeoutMs: 120_000, accounted: () => poisoned, settleMs: 0 });
+    const letters = await awaitDeadLetters(brokers, deadLetterTopicOf(names.topic, names.groupId), poisoned, 120_000);
+    const deadLettered = new Set(letters.map((l) => l.uid).filter((uid): uid is string => uid !== undefined && poisoned.has(uid)));
+    if (!drained) notes.push('the other keys did not drain within the window');
+    const strays = letters.filter((l) => !l.uid || !poisoned.has(l.uid));
+    if (strays.length > 0) extraFailures.push(`${strays.length} event(s) of other keys dead-lettered`);
+    const badAttempts = letters.filter((l) => l.uid && poisoned.has(l.uid) && l.attempts !== MAX_ATTEMPTS);
+    if (badAttempts.length > 0) extraFailures.push(`${badAttempts.length} dead letter(s) without ${MAX_ATTEMPTS} attempts (got ${badAttempts[0]!.attempts})`);
+    if (letters.some((l) => !l.reason)) extraFailures.push('a dead letter without a reason');
+    const missing = [...poisoned].filter((uid) => !deadLettered.has(uid));
+    if (missing.length > 0) extraFailures.push(`${missing.length} event(s) of the failing key neither handled nor dead-lettered`);
+    const { rows: poisonEffects } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM faults_effects WHERE run = $1 AND key = $2', [names.run, POISON]);
+    if (poisonEffects[0]!.n > 0) extraFailures.push(`${poisonEffects[0]!.n} side effect(s) of the always-failing key`);
+
+    // How long the other keys waited, acknowledgement to side effect: on the failing key's
+    // partition, and on the others.
+    const { rows } = await pool.query<{ uid: string; applied_ms: string }>('SELECT uid, applied_ms FROM faults_effects WHERE run = $1 AND key <> $2', [names.run, POISON]);
+    const ack = new Map(load.acked.map((a) => [a.uid, a]));
+    const latency = (samePartition: boolean) =>
+      rows
+        .filter((r) => (ack.get(r.uid)?.partition === poisonPartition) === samePartition)
+        .map((r) => Number(r.applied_ms) - (ack.get(r.uid)?.at ?? Number(r.applied_ms)))
+        .sort((a, b) => a - b);
+    const describe = (values: number[]) => {
+      const at = (p: number) => values[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0;
+      return values.length === 0 ? 'none' : `p50 ${at(50)} ms, p99 ${at(99)} ms, max ${values.at(-1)} ms`;
+    };
+    const same = latency(true);
+    const others = latency(false);
+    const latencies = [...same, ...others].sort((a, b) => a - b);
+    notes.push(
+      `${poisoned.size} event(s) of key ${POISON} dead-lettered after ${MAX_ATTEMPTS} attempts (${letters[0]?.code ?? 'plain Error'}: ${letters[0]?.reason?.slice(0, 80) ?? ''})`,
+      `other keys, acknowledgement to side effect: on the failing key's partition ${describe(same)}; on the other partitions ${describe(others)}`,
+      ...summarizeFailures(load.failures),
+    );
+    if (maxOtherLatencyMs !== undefined && (latencies.at(-1) ?? 0) > maxOtherLatencyMs) {
+      extraFailures.push(`the other keys were held up: max latency ${latencies.at(-1)} ms > ${maxOtherLatencyMs} ms`);
+    }
+    const figures = await check({
+      scenario: id,
+      title: `One key always fails (${label}): retried ×${MAX_ATTEMPTS - 1}, dead-lettered`,
+      pool,
+      run: names.run,
+      truth,
+      group: { brokers, groupId: names.groupId, topic: names.topic },
+      deadLettered,
+      orderPromised: true,
+      // Non-blocking: the failing key went through the retry tier, which gives up its order.
+      ...(routing.mode === 'non-blocking' ? { orderExemptKeys: new Set([POISON]) } : {}),
+      startedAt,
+      notes,
+      extraFailures,
+    });
+    assertPassed(figures);
+  } finally {
+    load.stop();
+    await load.done.catch(() => undefined);
+    await producer.disconnect().catch(() => undefined);
+    await member.stop();
+  }
+}

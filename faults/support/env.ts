@@ -1,0 +1,39 @@
+import * as path from 'node:path';
+import type { LocalStackOptions } from '@evkit/stack';
+
+// Where the fault suite runs: stacks of its own, beside the shared one (which other suites use
+// and which this suite never stops), in folders under the git-ignored .stack/, sharing its jars.
+
+export const REPO_ROOT = path.resolve(__dirname, '..', '..');
+const SHARED_STACK_DIR = path.join(REPO_ROOT, '.stack');
+export const FAULTS_DIR = path.join(SHARED_STACK_DIR, 'faults');
+export const CLUSTER_DIR = path.join(SHARED_STACK_DIR, 'faults-cluster');
+/** Figures of each scenario of the current run, one JSON object a line. */
+export const RESULTS_FILE = path.join(FAULTS_DIR, 'results.jsonl');
+/** The summary table of the last run (markdown), for docs/reliability.md. */
+export const REPORT_FILE = path.join(FAULTS_DIR, 'report.md');
+export const MEMBER_LOG_DIR = path.join(FAULTS_DIR, 'logs', 'members');
+
+/** Single Kafka node, registry, Connect and PostgreSQL, on ports of their own. */
+export const SINGLE_STACK: LocalStackOptions = {
+  dir: FAULTS_DIR,
+  artifactsDir: SHARED_STACK_DIR,
+  ports: { kafka: 39092, kafkaController: 39093, registry: 38081, connect: 38083, postgres: 35432 },
+};
+
+/** Three Kafka nodes (broker + controller each): 39192/39194/39196, controllers 39193/39195/39197. */
+export const CLUSTER_STACK: LocalStackOptions = {
+  dir: CLUSTER_DIR,
+  artifactsDir: SHARED_STACK_DIR,
+  brokers: 3,
+  services: ['kafka'],
+  ports: { kafka: 39192, kafkaController: 39193 },
+};
+
+/** `--quick` (EVKIT_FAULTS_QUICK=1): the CI subset, smaller loads. */
+export const QUICK = process.env.EVKIT_FAULTS_QUICK === '1';
+
+/** Scale of a scenario's load: quick runs fewer events. */
+export function sized(full: number, quick: number): number {
+  return QUICK ? quick : full;
+}

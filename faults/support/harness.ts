@@ -1,0 +1,96 @@
+import { randomUUID } from 'node:crypto';
+import { logLevel } from 'kafkajs';
+import { Pool } from 'pg';
+import { createProducer, type Producer } from '@evkit/producer';
+import { createLocalStack, type LocalStack } from '@evkit/stack';
+import { CLUSTER_STACK, QUICK, SINGLE_STACK } from './env';
+import { memberLogFile } from './member';
+import { createStepCodec, fileLogger, TABLES_SQL, type MemberSpec } from './workload';
+
+// What every scenario file shares: the fault stacks, the database the checker reads, names that
+// are unique per run, producers and member specs with the suite's defaults.
+
+const log = (line: string) => process.stdout.write(`  [stack] ${line}\n`);
+
+export const single: LocalStack = createLocalStack({ ...SINGLE_STACK, log });
+export const cluster: LocalStack = createLocalStack({ ...CLUSTER_STACK, log });
+
+let tablesReady = false;
+
+/** Starts (or checks) the single-node fault stack and the checker's tables; idempotent. */
+export async function upSingle(): Promise<void> {
+  await single.up();
+  if (tablesReady) return;
+  const pool = new Pool({ connectionString: single.endpoints.postgresUrl, max: 1 });
+  try {
+    await pool.query(TABLES_SQL);
+  } finally {
+    await pool.end();
+  }
+  tablesReady = true;
+}
+
+/** The checker's pool (the single stack's PostgreSQL). */
+export function checkerPool(): Pool {
+  const pool = new Pool({ connectionString: single.endpoints.postgresUrl, max: 4 });
+  pool.on('error', () => {});
+  return pool;
+}
+
+export interface Names {
+  run: string;
+  topic: string;
+  groupId: string;
+}
+
+/** Unique names for one scenario run. */
+export function namesFor(scenario: string): Names {
+  const id = randomUUID().slice(0, 8);
+  const run = `s${scenario}-${id}`;
+  return { run, topic: `faults.${scenario}.${id}`, groupId: `faults-${scenario}-${id}` };
+}
+
+export interface ProducerSetup {
+  brokers: string[];
+  registryUrl?: string;
+  requestTimeout?: number;
+  logFile: string;
+}
+
+export function stepProducer(setup: ProducerSetup): Producer {
+  const { logger, kafkaLog } = fileLogger(setup.logFile);
+  return createProducer({
+    codec: createStepCodec(setup.registryUrl ?? single.endpoints.registryUrl),
+    source: '/evkit-faults',
+    logger,
+    kafka: {
+      brokers: setup.brokers,
+      clientId: 'evkit-faults-producer',
+      logLevel: logLevel.WARN,
+      logCreator: kafkaLog,
+      ...(setup.requestTimeout === undefined ? {} : { requestTimeout: setup.requestTimeout }),
+    },
+  });
+}
+
+/** A member spec with the suite's defaults, for the single stack unless told otherwise. */
+export function memberSpec(names: Names, member: string, overrides: Partial<MemberSpec> = {}): MemberSpec {
+  return {
+    member,
+    run: names.run,
+    groupId: names.groupId,
+    topics: [names.topic],
+    brokers: single.endpoints.kafkaBrokers,
+    registryUrl: single.endpoints.registryUrl,
+    postgresUrl: single.endpoints.postgresUrl,
+    logFile: memberLogFile(names.run, member),
+    ...overrides,
+  };
+}
+
+/** `it` for a scenario: skipped when not in the quick subset (under --quick) or not picked (--only). */
+export function scenario(id: string, title: string, options: { quick: boolean; timeoutMs: number }, fn: () => Promise<void>): void {
+  const only = process.env.EVKIT_FAULTS_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
+  const picked = only && only.length > 0 ? only.some((o) => id === o || id.startsWith(o) && /^[a-z]$/.test(id.slice(o.length))) : !QUICK || options.quick;
+  (picked ? it : it.skip)(`${id}: ${title}`, fn, options.timeoutMs);
+}

@@ -1,0 +1,250 @@
+import * as fs from 'node:fs';
+import { logLevel, type logCreator } from 'kafkajs';
+import { Pool, type PoolClient } from 'pg';
+import { createAvroCodec, type AvroCodec } from '@evkit/codec';
+import { createConsumer, type Consumer, type ConsumerOptions, type Middleware } from '@evkit/consumer';
+import { isEvkitError } from '@evkit/errors';
+import { createPostgresIdempotencyStore } from '@evkit/idempotency';
+import { createFailureRouting } from '@evkit/retry';
+import { createJsonLogger, type Logger } from '@evkit/telemetry';
+import { createKafkaJsPublisher } from '@evkit/transport-kafkajs';
+
+// The one workload every scenario runs, and the consumer side of it: a handler whose side effect
+// is a row in PostgreSQL written in the dedupe store's transaction, and a recorder around it that
+// logs every delivery and its outcome. The checker reads both tables (checker.ts). Used in the
+// test process and in the child processes the suite kills or pauses (member.ts).
+
+export const STEP_TYPE = 'dev.evkit.faults.step';
+/** Every event carries the run, its key, its per-key sequence number and a unique id (= the event id). */
+export const STEP_SCHEMA = {
+  type: 'record',
+  name: 'FaultStep',
+  namespace: 'dev.evkit.faults',
+  fields: [
+    { name: 'run', type: 'string' },
+    { name: 'key', type: 'string' },
+    { name: 'seq', type: 'int' },
+    { name: 'uid', type: 'string' },
+  ],
+} as const;
+
+export interface Step {
+  run: string;
+  key: string;
+  seq: number;
+  uid: string;
+}
+
+/** Side effects (no unique constraint: a second application shows as a second row) and deliveries. */
+export const TABLES_SQL = `
+CREATE TABLE IF NOT EXISTS faults_effects (
+  id         bigserial PRIMARY KEY,
+  run        text NOT NULL,
+  uid        text NOT NULL,
+  key        text NOT NULL,
+  seq        int NOT NULL,
+  member     text NOT NULL,
+  applied_ms bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS faults_effects_run_idx ON faults_effects (run);
+CREATE TABLE IF NOT EXISTS faults_deliveries (
+  id      bigserial PRIMARY KEY,
+  run     text NOT NULL,
+  uid     text,
+  key     text,
+  seq     int,
+  member  text NOT NULL,
+  outcome text NOT NULL,
+  code    text,
+  at_ms   bigint NOT NULL
+);
+CREATE INDEX IF NOT EXISTS faults_deliveries_run_idx ON faults_deliveries (run);
+`;
+
+export const PROCESSED_EVENTS_TABLE = 'faults_processed_events';
+
+/** What a handler hook is told: where it is and which event. */
+export interface HookPoint {
+  /** `in-transaction`: effect written, transaction not committed. `after-commit`: committed, offset not. */
+  phase: 'in-transaction' | 'after-commit';
+  /** 1-based: in-transaction, the nth handler call of this member that wrote its effect; after-commit, the nth commit. */
+  nth: number;
+  step: Step;
+}
+
+export interface MemberSpec {
+  /** Names the consumer in the records (effects.member, deliveries.member). */
+  member: string;
+  /** The run its records belong to (effects.run, deliveries.run): one per consumer group checked. */
+  run: string;
+  groupId: string;
+  topics: string[];
+  brokers: string[];
+  registryUrl: string;
+  postgresUrl: string;
+  /** Retry tiers and dead letters; without it, failures stall and redeliver in place. */
+  routing?: { mode: 'blocking' | 'non-blocking'; maxAttempts: number; delaysMs: number[] };
+  keyConcurrency?: number;
+  /** Work time of each handler call, inside the transaction. */
+  slowMs?: number;
+  /** Keys whose events always fail (a retriable error). */
+  failKeys?: string[];
+  sessionTimeout?: number;
+  heartbeatInterval?: number;
+  rebalanceTimeout?: number;
+  handlerTimeoutMs?: number;
+  failureBackoff?: { initialMs?: number; maxMs?: number };
+  commitIntervalMs?: number;
+  /** pg's connectionTimeoutMillis for the store's pool. */
+  pgConnectTimeoutMs?: number;
+  /** The codec's registry request timeout. */
+  registryTimeoutMs?: number;
+  logFile: string;
+}
+
+export interface MemberHandle {
+  consumer: Consumer;
+  /** Lets a failing key through from now on (scenario 11: the bug is fixed, replay). */
+  heal(key: string): void;
+  stop(): Promise<void>;
+  /** Record writes that failed (they are best effort: the record must never change the outcome). */
+  recordFailures(): number;
+}
+
+export function fileLogger(logFile: string): { logger: Logger; kafkaLog: logCreator } {
+  const write = (line: string) => {
+    try {
+      fs.appendFileSync(logFile, `${line}\n`);
+    } catch {
+      // the log is for people; losing a line must not change the run
+    }
+  };
+  const logger = createJsonLogger('info', write);
+  const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
+    const { message, ...rest } = log;
+    write(JSON.stringify({ time: new Date().toISOString(), level: logLevel[level], kafkajs: namespace, message, ...rest }));
+  };
+  return { logger, kafkaLog };
+}
+
+export function createStepCodec(registryUrl: string, timeoutMs = 5000): AvroCodec {
+  return createAvroCodec({ registry: { url: registryUrl, timeoutMs } });
+}
+
+export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Promise<void>): MemberHandle {
+  const { logger, kafkaLog } = fileLogger(spec.logFile);
+  const pool = new Pool({ connectionString: spec.postgresUrl, max: 8, connectionTimeoutMillis: spec.pgConnectTimeoutMs ?? 10_000 });
+  pool.on('error', () => {});
+  // Records go through a pool of their own, outside the handler's transaction.
+  const recordPool = new Pool({ connectionString: spec.postgresUrl, max: 2, connectionTimeoutMillis: 60_000 });
+  recordPool.on('error', () => {});
+  const store = createPostgresIdempotencyStore({ pool, table: PROCESSED_EVENTS_TABLE });
+  const codec = createStepCodec(spec.registryUrl, spec.registryTimeoutMs);
+  const failing = new Set(spec.failKeys ?? []);
+  let applied = 0; // handler calls that wrote the effect (their transaction may still roll back)
+  let committed = 0; // effects whose transaction committed
+  let recordFailures = 0;
+
+  const record = async (step: Partial<Step>, outcome: string, code?: string) => {
+    try {
+      await recordPool.query('INSERT INTO faults_deliveries (run, uid, key, seq, member, outcome, code, at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)', [
+        spec.run,
+        step.uid ?? null,
+        step.key ?? null,
+        step.seq ?? null,
+        spec.member,
+        outcome,
+        code ?? null,
+        Date.now(),
+      ]);
+    } catch {
+      recordFailures += 1;
+    }
+  };
+
+  /** Outside dedupe, inside retry routing: sees every call and whether dedupe absorbed it. */
+  const recorder: Middleware = (next) => async (event, context) => {
+    const step = event.data as Step;
+    try {
+      await next(event, context);
+    } catch (error) {
+      await record(step, 'failed', isEvkitError(error) ? error.code : error instanceof Error ? error.name : 'thrown');
+      throw error;
+    }
+    await record(step, context.duplicate ? 'duplicate' : 'applied');
+    if (!context.duplicate) {
+      committed += 1;
+      if (hook) await hook({ phase: 'after-commit', nth: committed, step });
+    }
+  };
+
+  const kafka = { brokers: spec.brokers, clientId: spec.member, logLevel: logLevel.WARN, logCreator: kafkaLog };
+  let options: ConsumerOptions = {
+    groupId: spec.groupId,
+    topics: spec.topics,
+    codec,
+    kafka: {
+      ...kafka,
+      ...(spec.sessionTimeout === undefined ? {} : { sessionTimeout: spec.sessionTimeout }),
+      ...(spec.heartbeatInterval === undefined ? {} : { heartbeatInterval: spec.heartbeatInterval }),
+      ...(spec.rebalanceTimeout === undefined ? {} : { rebalanceTimeout: spec.rebalanceTimeout }),
+      redeliveryDelayMs: 200,
+    },
+    idempotency: store,
+    middleware: [recorder],
+    fromBeginning: true,
+    logger,
+    ...(spec.keyConcurrency === undefined ? {} : { keyConcurrency: spec.keyConcurrency }),
+    ...(spec.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: spec.handlerTimeoutMs }),
+    failureBackoff: spec.failureBackoff ?? { initialMs: 100, maxMs: 2000 },
+    ...(spec.commitIntervalMs === undefined ? {} : { commitIntervalMs: spec.commitIntervalMs }),
+  };
+  let publisher: ReturnType<typeof createKafkaJsPublisher> | undefined;
+  if (spec.routing) {
+    publisher = createKafkaJsPublisher(kafka);
+    const routing = createFailureRouting({
+      publisher,
+      groupId: spec.groupId,
+      mode: spec.routing.mode,
+      maxAttempts: spec.routing.maxAttempts,
+      delaysMs: spec.routing.delaysMs,
+      jitter: 0,
+    });
+    options = routing.wire(options);
+  }
+  const consumer = createConsumer(options).on<Step, PoolClient>(
+    STEP_TYPE,
+    async (event, context) => {
+      const step = event.data;
+      if (spec.slowMs) await sleep(spec.slowMs);
+      if (failing.has(step.key)) throw new Error(`key ${step.key} always fails (seq ${step.seq})`);
+      await context.transaction!.query('INSERT INTO faults_effects (run, uid, key, seq, member, applied_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
+        spec.run,
+        step.uid,
+        step.key,
+        step.seq,
+        spec.member,
+        Date.now(),
+      ]);
+      applied += 1;
+      if (hook) await hook({ phase: 'in-transaction', nth: applied, step });
+    },
+    { readerSchema: STEP_SCHEMA },
+  );
+
+  return {
+    consumer,
+    heal: (key) => failing.delete(key),
+    async stop() {
+      await consumer.stop();
+      await publisher?.disconnect();
+      await store.close();
+      await Promise.all([pool.end(), recordPool.end()]);
+    },
+    recordFailures: () => recordFailures,
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import { run } from '@evkit/cli';
+import { createFailureRouting } from '@evkit/retry';
+import { createLocalStack } from '@evkit/stack';
+import { createKafkaJsPublisher } from '@evkit/transport-kafkajs';
+
+// `evkit dlq list|show|replay` against real Kafka, on records dead-lettered by the routing itself.
+describe('evkit dlq', () => {
+  const { endpoints } = createLocalStack();
+  const brokers = endpoints.kafkaBrokers.join(',');
+  const publisher = createKafkaJsPublisher({ brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({ brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
+  let stdout: string[];
+  beforeEach(() => {
+    stdout = [];
+    jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => stdout.push(String(chunk)) > 0);
+    jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  });
+  afterEach(() => jest.restoreAllMocks());
+  afterAll(() => publisher.disconnect());
+
+  it('lists, shows and replays dead-lettered records, and a second replay sends nothing', async () => {
+    const source = `evkit.it.cli.${randomUUID()}`;
+    const groupId = 'cli-it';
+    const routing = createFailureRouting({ publisher, groupId });
+    const dlq = routing.deadLetterTopic(source);
+    const failed = (key: string, offset: string) => ({
+      topic: source, partition: 0, offset, timestamp: Date.now(), key: Buffer.from(key), value: Buffer.from(`value-${key}`),
+      headers: { ce_type: Buffer.from('dev.evkit.it.thing'), ce_id: Buffer.from(`id-${key}`) },
+    });
+    await routing.deadLetter(failed('a', '0'), Object.assign(new Error('boom'), { code: 'EVKIT_TEST_A' }), { groupId, reason: 'handler', handler: 'dev.evkit.it.thing', attempts: 4 });
+    await routing.deadLetter(failed('b', '1'), new Error('bang'), { groupId, reason: 'handler', handler: 'dev.evkit.it.thing', attempts: 4 });
+
+    expect(await run(['dlq', 'list', dlq, '--brokers', brokers, '--json'])).toBe(0);
+    const listed = JSON.parse(stdout.join('')) as { key: string; errorCode?: string; attempts: number; original: { topic: string; offset: string } }[];
+    expect(listed.map((e) => e.key).sort()).toEqual(['a', 'b']);
+    expect(listed.find((e) => e.key === 'a')).toMatchObject({ errorCode: 'EVKIT_TEST_A', attempts: 4, original: { topic: source, offset: '0' } });
+
+    stdout = [];
+    expect(await run(['dlq', 'list', dlq, '--brokers', brokers, '--json', '--code', 'EVKIT_TEST_A'])).toBe(0);
+    expect((JSON.parse(stdout.join('')) as unknown[]).length).toBe(1);
+
+    stdout = [];
+    expect(await run(['dlq', 'replay', dlq, '--brokers', brokers, '--dry-run', '--json'])).toBe(0);
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ dryRun: true, matched: 2, replayed: 0 });
+
+    stdout = [];
+    expect(await run(['dlq', 'replay', dlq, '--brokers', brokers, '--json'])).toBe(0);
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ matched: 2, replayed: 2 });
+    stdout = [];
+    expect(await run(['dlq', 'replay', dlq, '--brokers', brokers, '--json'])).toBe(0);
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ matched: 0, replayed: 0 });
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(source);
+    await admin.disconnect();
+    expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(2);
+
+    expect(await run(['dlq', 'show', dlq, '0', '999', '--brokers', brokers])).toBe(2);
+  }, 90_000);
+});

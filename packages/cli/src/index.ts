@@ -1,0 +1,2 @@
+export { createProgram, run } from './program';
+export { CliDependencyError, CliFindingError, CliUsageError, EXIT } from './exit-codes';

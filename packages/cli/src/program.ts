@@ -1,0 +1,42 @@
+import { Command, CommanderError } from 'commander';
+import { codegenCommand } from './commands/codegen';
+import { connectCommand } from './commands/connect';
+import { dlqCommand } from './commands/dlq';
+import { lagCommand } from './commands/lag';
+import { schemasCommand } from './commands/schemas';
+import { stackCommand } from './commands/stack';
+import { createOutput } from './context';
+import { CliUsageError, describeError, EXIT, exitCodeFor } from './exit-codes';
+
+/** The `evkit` program; `run` parses, executes, and returns the exit code instead of exiting. */
+export function createProgram(): Command {
+  const program = new Command('evkit')
+    .description('evkit: Kafka-native events for TypeScript services')
+    .showHelpAfterError()
+    .exitOverride();
+  program.addCommand(schemasCommand(createOutput));
+  program.addCommand(codegenCommand(createOutput));
+  program.addCommand(lagCommand(createOutput));
+  program.addCommand(dlqCommand(createOutput));
+  program.addCommand(connectCommand());
+  program.addCommand(stackCommand(createOutput));
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+export async function run(argv: readonly string[]): Promise<number> {
+  try {
+    await createProgram().parseAsync([...argv], { from: 'user' });
+    return EXIT.ok;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with code 0.
+      return error.exitCode === 0 ? EXIT.ok : EXIT.error;
+    }
+    process.stderr.write(`evkit: ${describeError(error)}\n`);
+    return error instanceof CliUsageError ? EXIT.error : exitCodeFor(error);
+  }
+}

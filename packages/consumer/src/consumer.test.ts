@@ -1,0 +1,271 @@
+import { createAvroCodec, createInMemoryRegistry } from '@evkit/codec';
+import { correlationFor, createEvent, type CloudEvent } from '@evkit/envelope';
+import { createMemoryIdempotencyStore } from '@evkit/idempotency';
+import type { Logger } from '@evkit/telemetry';
+import { createInMemoryBroker, type InMemoryBroker } from '@evkit/transport';
+import { createConsumer, type ConsumerOptions } from './consumer';
+import type { EventHandler } from './handler';
+
+const orderPlaced = {
+  type: 'record',
+  name: 'OrderPlaced',
+  namespace: 'com.example.orders',
+  fields: [
+    { name: 'orderId', type: 'string' },
+    { name: 'seq', type: 'int' },
+  ],
+};
+const orderPlacedV2 = { ...orderPlaced, fields: [...orderPlaced.fields, { name: 'channel', type: 'string', default: 'web' }] };
+const ORDER_PLACED = 'com.example.order.placed';
+
+interface Harness {
+  broker: InMemoryBroker;
+  codec: ReturnType<typeof createAvroCodec>;
+  publish(events: { key: string; seq: number; type?: string; id?: string }[]): Promise<CloudEvent[]>;
+  logs: { level: string; message: string; fields: Record<string, unknown> | undefined }[];
+  logger: Logger;
+  consumer(options?: Partial<ConsumerOptions>): ReturnType<typeof createConsumer>;
+}
+
+function harness(topic = 'orders'): Harness {
+  const broker = createInMemoryBroker({ partitionsPerTopic: 3 });
+  const codec = createAvroCodec({ registry: createInMemoryRegistry() });
+  const publisher = broker.publisher();
+  const logs: Harness['logs'] = [];
+  const logAt = (level: string) => (message: string, fields?: Record<string, unknown>) => logs.push({ level, message, fields });
+  const logger: Logger = { debug: logAt('debug'), info: logAt('info'), warn: logAt('warn'), error: logAt('error') };
+  return {
+    broker,
+    codec,
+    logs,
+    logger,
+    async publish(specs) {
+      const events = specs.map((s) =>
+        createEvent({ ...(s.id ? { id: s.id } : {}), source: '/orders', type: s.type ?? ORDER_PLACED, partitionkey: s.key, data: { orderId: s.key, seq: s.seq } }),
+      );
+      const records = await Promise.all(events.map(async (e) => ({ topic, ...(await codec.encode(topic, e, orderPlaced)) })));
+      await publisher.send(records);
+      return events;
+    },
+    consumer(options = {}) {
+      return createConsumer({ groupId: 'billing', topics: [topic], codec, transport: broker.subscriber(), fromBeginning: true, logger, ...options });
+    },
+  };
+}
+
+type OrderData = { orderId: string; seq: number; channel?: string };
+
+describe('consumer', () => {
+  it('routes each event type to its handler, decodes into the reader schema, and commits what it handled', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1 }, { key: 'o-2', seq: 1 }]);
+    const seen: OrderData[] = [];
+    const consumer = h.consumer().on<OrderData>(ORDER_PLACED, async (event, context) => {
+      seen.push(event.data);
+      expect(context.groupId).toBe('billing');
+      expect(context.schemaId).toBeGreaterThan(0);
+    }, { readerSchema: orderPlacedV2 });
+    await consumer.start();
+    await h.broker.idle();
+    expect(seen.sort((a, b) => a.orderId.localeCompare(b.orderId))).toEqual([
+      { orderId: 'o-1', seq: 1, channel: 'web' },
+      { orderId: 'o-2', seq: 1, channel: 'web' },
+    ]);
+    expect((await consumer.lag()).reduce((sum, p) => sum + p.offsetLag, 0)).toBe(0);
+    await consumer.stop();
+  });
+
+  it('skips unknown event types with a warning and commits past them', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1, type: 'com.example.order.unknown' }, { key: 'o-1', seq: 2 }]);
+    const seen: number[] = [];
+    const consumer = h.consumer().on<OrderData>(ORDER_PLACED, async (event) => void seen.push(event.data.seq));
+    await consumer.start();
+    await h.broker.idle();
+    expect(seen).toEqual([2]);
+    expect(h.logs.some((l) => l.level === 'warn' && l.message.includes('no handler'))).toBe(true);
+    expect((await consumer.lag()).every((p) => p.offsetLag === 0)).toBe(true);
+    await consumer.stop();
+  });
+
+  it('with unknownEventTypes: fail, stops the partition on an unknown type and reports it', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1, type: 'com.example.order.unknown' }]);
+    const errors: unknown[] = [];
+    const consumer = h
+      .consumer({ unknownEventTypes: 'fail', onError: (e) => errors.push(e), failureBackoff: { initialMs: 5, maxMs: 5 } })
+      .on(ORDER_PLACED, async () => {});
+    await consumer.start();
+    await waitFor(() => errors.length >= 2);
+    await consumer.stop();
+    expect(errors[0]).toMatchObject({ code: 'EVKIT_CONSUMER_UNKNOWN_EVENT_TYPE', eventType: 'com.example.order.unknown' });
+    expect((await consumer.lag()).reduce((sum, p) => sum + p.offsetLag, 0)).toBe(1);
+  });
+
+  it('absorbs duplicate deliveries: side effects happen once per event id', async () => {
+    const h = harness();
+    const store = createMemoryIdempotencyStore();
+    const [first] = await h.publish([{ key: 'o-1', seq: 1 }]);
+    await h.publish([{ key: 'o-1', seq: 1, id: first!.id }, { key: 'o-1', seq: 1, id: first!.id }]); // the same event re-sent twice
+    const effects: string[] = [];
+    let duplicates = 0;
+    const consumer = h
+      .consumer({ idempotency: store, middleware: [(next) => async (event, context) => {
+        await next(event, context);
+        if (context.duplicate) duplicates += 1;
+      }] })
+      .on(ORDER_PLACED, async (event) => void effects.push(event.id));
+    await consumer.start();
+    await h.broker.idle();
+    await consumer.stop();
+    expect(effects).toEqual([first!.id]);
+    expect(duplicates).toBe(2);
+  });
+
+  it('redelivers from a failed record without losing or reordering anything, and leaves no dedupe row for the failure', async () => {
+    const h = harness();
+    const store = createMemoryIdempotencyStore();
+    await h.publish(Array.from({ length: 30 }, (_, i) => ({ key: `o-${i % 3}`, seq: i })));
+    const handled: { key: string; seq: number }[] = [];
+    let failOnce = true;
+    const consumer = h.consumer({ idempotency: store, failureBackoff: { initialMs: 1, maxMs: 1 } }).on<OrderData>(ORDER_PLACED, async (event) => {
+      if (event.data.seq === 13 && failOnce) {
+        failOnce = false;
+        expect(store.size()).toBeGreaterThan(0);
+        throw new Error('payment service down');
+      }
+      handled.push({ key: event.data.orderId, seq: event.data.seq });
+    });
+    await consumer.start();
+    await h.broker.idle();
+    await waitFor(() => handled.length === 30);
+    await h.broker.idle();
+    await consumer.stop();
+    expect(handled.map((h) => h.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i));
+    for (const key of ['o-0', 'o-1', 'o-2']) {
+      const seqs = handled.filter((x) => x.key === key).map((x) => x.seq);
+      expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    }
+    expect(store.size()).toBe(30);
+    expect(h.logs.some((l) => l.level === 'error' && l.message.includes('handling failed'))).toBe(true);
+  });
+
+  it('keeps per-key order with concurrency across keys, and bounds work in flight', async () => {
+    const h = harness();
+    const events = Array.from({ length: 600 }, (_, i) => ({ key: `k-${i % 40}`, seq: i }));
+    await h.publish(events);
+    const lastSeq = new Map<string, number>();
+    let violations = 0;
+    let inFlight = 0;
+    let maxSeen = 0;
+    const handler: EventHandler<OrderData> = async (event) => {
+      inFlight += 1;
+      maxSeen = Math.max(maxSeen, inFlight);
+      await new Promise((r) => setTimeout(r, Math.random() * 2));
+      const previous = lastSeq.get(event.data.orderId) ?? -1;
+      if (event.data.seq < previous) violations += 1;
+      lastSeq.set(event.data.orderId, event.data.seq);
+      inFlight -= 1;
+    };
+    const consumer = h.consumer({ keyConcurrency: 8, maxInFlight: 10 }).on(ORDER_PLACED, handler);
+    await consumer.start();
+    await waitFor(async () => (await consumer.lag()).every((p) => p.offsetLag === 0), 20_000);
+    await consumer.stop();
+    expect(violations).toBe(0);
+    expect(maxSeen).toBeGreaterThan(3); // concurrency really happened
+    expect(maxSeen).toBeLessThanOrEqual(10);
+  });
+
+  it('gives events published inside a handler the handled event’s correlation and causation', async () => {
+    const h = harness();
+    const [root] = await h.publish([{ key: 'o-1', seq: 1 }]);
+    let derived: { correlationid?: string; causationid?: string } = {};
+    const consumer = h.consumer().on(ORDER_PLACED, async () => {
+      await Promise.resolve();
+      derived = correlationFor({});
+    });
+    await consumer.start();
+    await h.broker.idle();
+    await consumer.stop();
+    expect(derived).toEqual({ correlationid: root!.id, causationid: root!.id });
+  });
+
+  it('times out a slow handler, aborts its signal, and retries it', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1 }]);
+    const signals: AbortSignal[] = [];
+    let calls = 0;
+    const consumer = h.consumer({ handlerTimeoutMs: 20, failureBackoff: { initialMs: 1, maxMs: 1 } }).on(ORDER_PLACED, async (_event, context) => {
+      calls += 1;
+      signals.push(context.signal);
+      if (calls === 1) await new Promise((r) => setTimeout(r, 60));
+    });
+    await consumer.start();
+    await waitFor(() => calls >= 2);
+    await h.broker.idle();
+    await consumer.stop();
+    expect(signals[0]!.aborted).toBe(true);
+    expect(signals[0]!.reason).toMatchObject({ code: 'EVKIT_CONSUMER_HANDLER_TIMEOUT' });
+    expect(signals[1]!.aborted).toBe(false);
+  });
+
+  it('reports offset and time lag for a partition stuck on a failing record', async () => {
+    const writtenAt = Date.now() - 10_000; // the record is ten seconds old
+    const broker = createInMemoryBroker({ partitionsPerTopic: 1, now: () => writtenAt });
+    const codec = createAvroCodec({ registry: createInMemoryRegistry() });
+    const event = createEvent({ source: '/orders', type: ORDER_PLACED, partitionkey: 'o-1', data: { orderId: 'o-1', seq: 1 } });
+    await broker.publisher().send([{ topic: 'orders', ...(await codec.encode('orders', event, orderPlaced)) }]);
+    let attempts = 0;
+    const consumer = createConsumer({
+      groupId: 'billing',
+      topics: ['orders'],
+      codec,
+      transport: broker.subscriber(),
+      fromBeginning: true,
+      failureBackoff: { initialMs: 200, maxMs: 200 },
+    }).on(ORDER_PLACED, async () => {
+      attempts += 1;
+      throw new Error('still failing');
+    });
+    await consumer.start();
+    await waitFor(() => attempts >= 1);
+    const [lag] = await consumer.lag();
+    expect(lag).toMatchObject({ topic: 'orders', partition: 0, offsetLag: 1, highWatermark: '1' });
+    expect(lag!.timeLagMs).toBeGreaterThanOrEqual(10_000);
+    await consumer.stop();
+  });
+
+  it('stops promptly even while a failed partition backs off, and cannot be started again', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1 }]);
+    let calls = 0;
+    const consumer = h.consumer({ failureBackoff: { initialMs: 60_000, maxMs: 60_000 } }).on(ORDER_PLACED, async () => {
+      calls += 1;
+      throw new Error('down');
+    });
+    await consumer.start();
+    await waitFor(() => calls === 1);
+    await new Promise((r) => setTimeout(r, 20));
+    const started = Date.now();
+    await consumer.stop();
+    expect(Date.now() - started).toBeLessThan(2000);
+    await expect(consumer.start()).rejects.toThrow(/cannot start again/);
+  });
+
+  it('validates its options at the edge', () => {
+    const h = harness();
+    expect(() => createConsumer({ ...({} as ConsumerOptions) })).toThrow(/groupId is required/);
+    expect(() => h.consumer({ keyConcurrency: 0 })).toThrow(/keyConcurrency must be a positive integer/);
+    expect(() => h.consumer({ topics: [] })).toThrow(/topics must list/);
+    const consumer = h.consumer().on(ORDER_PLACED, async () => {});
+    expect(() => consumer.on(ORDER_PLACED, async () => {})).toThrow(/already registered/);
+  });
+});
+
+async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}

@@ -1,0 +1,246 @@
+#!/usr/bin/env node
+// The end-to-end demo: `npm run demo`. Every step runs against the real local stack, which it
+// starts when needed. Each run uses topics and groups of its own, so it can be run again.
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { context, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { Pool, type PoolClient } from 'pg';
+import { createAvroCodec, IncompatibleSchemaError } from '@evkit/codec';
+import { applyConnectorConfig, createConnectClient } from '@evkit/connect';
+import { createConsumer, type Consumer } from '@evkit/consumer';
+import { isEvkitError } from '@evkit/errors';
+import { createPostgresIdempotencyStore } from '@evkit/idempotency';
+import { createOutboxWriter, migrateOutbox } from '@evkit/outbox';
+import { createFailureRouting, createReplayer, NonRetriableError } from '@evkit/retry';
+import { createLocalStack } from '@evkit/stack';
+import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
+import { logLevel } from 'kafkajs';
+
+const ORDERS = 20;
+const POISON_ORDER = 7; // shipping cannot handle it until the "fix"
+const DUPLICATES = 5;
+const ORDER_PLACED = 'com.example.orders.order.placed';
+const repoRoot = path.resolve(__dirname, '..', '..', '..');
+const orderPlaced = JSON.parse(fs.readFileSync(path.join(repoRoot, 'schemas/orders/order-placed.avsc'), 'utf8')) as { fields: object[] };
+
+interface OrderPlaced {
+  orderId: string;
+  customerId: string;
+  amountCents: number;
+  currency: string;
+  placedAt: number;
+}
+
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const step = (title: string) => say(`\n== ${title}`);
+
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+async function inTransaction<T>(pool: Pool, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+async function main(): Promise<void> {
+  const run = randomUUID().slice(0, 8);
+  const topic = `demo.orders.${run}`;
+  const spans = new InMemorySpanExporter();
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] }));
+  const tracer = trace.getTracer('evkit-demo');
+
+  step('Local stack');
+  const stack = createLocalStack({ log: (line) => say(`  ${line}`) });
+  await stack.up();
+  const { endpoints } = stack;
+  const kafka = { brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING };
+  const pool = new Pool({ connectionString: endpoints.postgresUrl, max: 10 });
+  const codec = createAvroCodec({ registry: { url: endpoints.registryUrl }, subjectNameStrategy: 'topic-record' });
+  const publisher = createKafkaJsPublisher(kafka);
+  const consumers: Consumer[] = [];
+
+  try {
+    step('Outbox relayed by Debezium');
+    await migrateOutbox(pool);
+    await pool.query('create table if not exists demo_orders (id text primary key, customer_id text not null, amount_cents bigint not null)');
+    await pool.query('create table if not exists demo_invoices (order_id text primary key, amount_cents bigint not null)');
+    await pool.query('create table if not exists demo_shipments (order_id text primary key)');
+    const applied = await applyConnectorConfig({
+      client: createConnectClient({ url: endpoints.connectUrl }),
+      file: path.join(repoRoot, 'connect-configs/outbox-connector.json'),
+      env: {
+        ...process.env,
+        EVKIT_OUTBOX_CONNECTOR: 'evkit-demo-outbox',
+        EVKIT_OUTBOX_SLOT: 'evkit_demo_outbox',
+        EVKIT_OUTBOX_PUBLICATION: 'evkit_demo_outbox',
+        EVKIT_OUTBOX_DB_HOST: '127.0.0.1',
+        EVKIT_OUTBOX_DB_PORT: String(stack.config.ports.postgres),
+        EVKIT_OUTBOX_DB_USER: 'evkit',
+        EVKIT_OUTBOX_DB_PASSWORD: 'evkit',
+        EVKIT_OUTBOX_DB_NAME: 'evkit',
+      },
+    });
+    say(`  connector ${applied.name}: ${applied.action}, ${applied.status.connector.state}`);
+
+    step('Consumers: billing (idempotent) and shipping (retry topics, dead-letter topic)');
+    const store = createPostgresIdempotencyStore({ pool });
+    await store.ensure();
+    let injected = 0;
+    const billing = { handled: 0, duplicates: 0 };
+    const billingConsumer = createConsumer({
+      groupId: `demo-billing-${run}`,
+      topics: [topic],
+      codec,
+      kafka,
+      idempotency: store,
+      fromBeginning: true,
+      ensureTopics: [topic],
+      keyConcurrency: 4,
+      // Counts what the dedupe absorbed: it marks the context when it skipped the handler.
+      middleware: [(next) => async (event, ctx) => {
+        await next(event, ctx);
+        if (ctx.duplicate) billing.duplicates += 1;
+      }],
+    });
+    billingConsumer.on<OrderPlaced, PoolClient>(ORDER_PLACED, async (event, ctx) => {
+      await ctx.transaction!.query('insert into demo_invoices (order_id, amount_cents) values ($1, $2)', [event.data.orderId, event.data.amountCents]);
+      billing.handled += 1;
+      // Inject duplicates: the same record sent again, as a retrying producer or relay would.
+      if (injected < DUPLICATES) {
+        injected += 1;
+        await publisher.send([{ topic: ctx.record.topic, key: ctx.record.key, value: ctx.record.value, headers: ctx.record.headers }]);
+      }
+    });
+    consumers.push(billingConsumer);
+
+    const shipping = { handled: 0, fixed: false };
+    const routing = createFailureRouting({ publisher, groupId: `demo-shipping-${run}`, delaysMs: [500], maxAttempts: 2 });
+    const shippingConsumer = createConsumer(
+      routing.wire({ groupId: `demo-shipping-${run}`, topics: [topic], codec, kafka, idempotency: store, fromBeginning: true, ensureTopics: [topic] }),
+    ).on<OrderPlaced, PoolClient>(ORDER_PLACED, async (event, ctx) => {
+      if (event.data.orderId.endsWith(`-${POISON_ORDER}`) && !shipping.fixed) {
+        throw new NonRetriableError(`order ${event.data.orderId} has an address the label printer rejects`);
+      }
+      await ctx.transaction!.query('insert into demo_shipments (order_id) values ($1)', [event.data.orderId]);
+      shipping.handled += 1;
+    });
+    consumers.push(shippingConsumer);
+    await Promise.all(consumers.map((c) => c.start()));
+
+    step(`Order service: ${ORDERS} orders, each with its outbox row in one transaction`);
+    const writer = createOutboxWriter({ codec, source: '/demo/order-service', aggregateTypeToTopic: () => topic });
+    let traced: string | undefined;
+    for (let i = 1; i <= ORDERS; i += 1) {
+      const orderId = `${run}-${i}`;
+      const data: OrderPlaced = { orderId, customerId: `c-${i % 4}`, amountCents: 1000 + i, currency: 'EUR', placedAt: Date.now() };
+      await tracer.startActiveSpan('checkout', async (span) => {
+        await inTransaction(pool, async (client) => {
+          await client.query('insert into demo_orders (id, customer_id, amount_cents) values ($1, $2, $3)', [orderId, data.customerId, data.amountCents]);
+          await writer.write(client, { aggregateType: 'order', aggregateId: orderId, event: { type: ORDER_PLACED, subject: `order/${orderId}`, data }, schema: orderPlaced });
+        });
+        traced ??= span.spanContext().traceId;
+        span.end();
+      });
+    }
+    const rolledBack = await inTransaction(pool, async (client) => {
+      await writer.write(client, { aggregateType: 'order', aggregateId: `${run}-rolled-back`, event: { type: ORDER_PLACED, data: { orderId: `${run}-rb`, customerId: 'c', amountCents: 1, currency: 'EUR', placedAt: Date.now() } }, schema: orderPlaced });
+      throw new Error('payment declined: the business transaction rolls back, and its event with it');
+    }).catch((error: Error) => error.message);
+    say(`  ${ORDERS} orders committed; one more rolled back (${rolledBack})`);
+
+    step('A schema change that breaks compatibility is refused before anything is written');
+    const breaking = { ...orderPlaced, fields: [...orderPlaced.fields, { name: 'warehouseId', type: 'string' }] };
+    let refused = 'not refused!';
+    try {
+      await inTransaction(pool, (client) =>
+        writer.write(client, { aggregateType: 'order', aggregateId: `${run}-x`, event: { type: ORDER_PLACED, data: { orderId: `${run}-x`, customerId: 'c', amountCents: 1, currency: 'EUR', placedAt: Date.now(), warehouseId: 'w' } }, schema: breaking }),
+      );
+    } catch (error) {
+      refused = error instanceof IncompatibleSchemaError ? `${error.code}: ${error.message}` : String(error);
+    }
+    say(`  ${refused}`);
+
+    step('Relay and handling');
+    await waitFor('billing to invoice every order', () => billing.handled >= ORDERS);
+    await waitFor('shipping to ship every order but the poison one', () => shipping.handled >= ORDERS - 1);
+    const dlq = routing.deadLetterTopic(topic);
+    const replayer = createReplayer({ publisher, subscriber: () => createKafkaJsSubscriber(kafka) });
+    let deadLettered: Awaited<ReturnType<typeof replayer.list>> = [];
+    await waitFor('the poison order in the dead-letter topic', async () => {
+      await new Promise((r) => setTimeout(r, 1000));
+      deadLettered = await replayer.list(dlq);
+      return deadLettered.length > 0;
+    });
+    const [dead] = deadLettered;
+    say(`  dead-lettered: key ${dead!.key}, ${dead!.errorCode}: ${dead!.errorMessage}`);
+
+    step('The fix ships; the dead-letter topic is replayed (twice: the second run sends nothing)');
+    shipping.fixed = true;
+    const firstReplay = await replayer.replay(dlq);
+    const secondReplay = await replayer.replay(dlq);
+    await waitFor('shipping to ship the replayed order', () => shipping.handled >= ORDERS);
+    await waitFor('billing to absorb the injected duplicates', () => billing.duplicates >= DUPLICATES);
+    await waitFor('consumers to catch up', async () => (await Promise.all(consumers.map((c) => c.lag()))).flat().filter((p) => p.topic === topic).every((p) => p.offsetLag === 0));
+
+    const lag = (await Promise.all(consumers.map((c) => c.lag()))).flat().filter((p) => p.topic === topic);
+    const hops = spans.getFinishedSpans().filter((s) => s.spanContext().traceId === traced);
+    step('Report');
+    say(`  run                      ${run} (topic ${topic})`);
+    const onTopic = lag.filter((p) => p.partition >= 0).reduce((sum, p) => sum + Number(p.highWatermark), 0) / consumers.length;
+    const relayed = onTopic - injected - firstReplay.replayed - secondReplay.replayed;
+    say(`  events relayed           ${relayed} by Debezium for ${ORDERS} committed orders (the rolled-back one: none; the refused schema: none)`);
+    say(`  billing                  ${await countRows(pool, 'demo_invoices', run)} invoices; absorbed ${billing.duplicates} duplicate deliveries: ${injected} injected, the replayed record (it goes back to the topic billing reads too), and any redelivery`);
+    const deadEvents = new Set(deadLettered.map((e) => e.eventId)).size;
+    say(`  shipping                 ${await countRows(pool, 'demo_shipments', run)} shipments; ${deadEvents} event dead-lettered (${deadLettered.length} record(s): dead-lettering is at least once), replayed ${firstReplay.replayed}, second replay ${secondReplay.replayed}`);
+    say(`  lag                      ${lag.reduce((sum, p) => sum + p.offsetLag, 0)} records over ${lag.length} partition(s)`);
+    const hopNames = hops
+      .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1])
+      .map((span) => `${span.name}${span.attributes['messaging.consumer.group.name'] ? ` [${String(span.attributes['messaging.consumer.group.name'])}]` : ''}`);
+    say(`  one trace across the hops ${traced}:`);
+    say(`                           ${hopNames.join('\n                           -> ')}`);
+    const ok =
+      (await countRows(pool, 'demo_invoices', run)) === ORDERS &&
+      (await countRows(pool, 'demo_shipments', run)) === ORDERS &&
+      billing.duplicates >= DUPLICATES &&
+      refused.startsWith('EVKIT_CODEC_INCOMPATIBLE_SCHEMA');
+    say(ok ? '\ndemo passed: nothing lost, nothing applied twice' : '\ndemo FAILED: see above');
+    process.exitCode = ok ? 0 : 1;
+  } finally {
+    await Promise.allSettled(consumers.map((c) => c.stop()));
+    await publisher.disconnect();
+    await pool.end();
+  }
+}
+
+async function countRows(pool: Pool, table: string, run: string): Promise<number> {
+  const { rows } = await pool.query<{ n: string }>(`select count(*) as n from ${table} where order_id like $1`, [`${run}-%`]);
+  return Number(rows[0]!.n);
+}
+
+main().then(
+  // Exit explicitly: a client library's timer must not keep a finished demo alive.
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    process.stderr.write(`demo failed: ${isEvkitError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(2);
+  },
+);

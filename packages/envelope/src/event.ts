@@ -1,0 +1,202 @@
+import { v7 as uuidv7 } from 'uuid';
+import { InvalidEventError } from './errors';
+
+/**
+ * A CloudEvents 1.0.2 event. The known extensions (correlation, partitioning, distributed
+ * tracing) are typed attributes; any other extension lives in `extensions`. Extension values
+ * are strings, which is how every binding (Kafka headers included) carries them, so an event
+ * round-trips through Kafka exactly.
+ */
+export interface CloudEventAttributes {
+  readonly id: string;
+  /** URI-reference identifying the context the event happened in, e.g. `/orders-service`. */
+  readonly source: string;
+  readonly specversion: '1.0';
+  /** Reverse-DNS event type, e.g. `com.example.order.placed`. */
+  readonly type: string;
+  /** The aggregate or resource the event is about. */
+  readonly subject?: string;
+  /** RFC 3339 timestamp of the occurrence. */
+  readonly time?: string;
+  readonly datacontenttype?: string;
+  readonly dataschema?: string;
+  /** Correlation extension: the id shared by every event of one business flow. */
+  readonly correlationid?: string;
+  /** Correlation extension: the id of the event that caused this one. */
+  readonly causationid?: string;
+  /** Partitioning extension: the Kafka record key, normally the aggregate id. */
+  readonly partitionkey?: string;
+  /** Distributed tracing extension: W3C trace context. */
+  readonly traceparent?: string;
+  readonly tracestate?: string;
+  readonly extensions: Readonly<Record<string, string>>;
+}
+
+export interface CloudEvent<T = unknown> extends CloudEventAttributes {
+  readonly data: T;
+}
+
+/** What a caller gives to make an event; `id`, `time` and `specversion` are filled in when absent. */
+export interface CloudEventInit<T = unknown> {
+  id?: string;
+  source: string;
+  specversion?: '1.0';
+  type: string;
+  subject?: string;
+  time?: string | Date;
+  datacontenttype?: string;
+  dataschema?: string;
+  correlationid?: string;
+  causationid?: string;
+  partitionkey?: string;
+  traceparent?: string;
+  tracestate?: string;
+  extensions?: Record<string, string>;
+  data: T;
+}
+
+export const SPEC_VERSION = '1.0';
+
+/** Attributes with a place of their own; everything else is an extension. */
+export const KNOWN_ATTRIBUTES = [
+  'id',
+  'source',
+  'specversion',
+  'type',
+  'subject',
+  'time',
+  'datacontenttype',
+  'dataschema',
+  'correlationid',
+  'causationid',
+  'partitionkey',
+  'traceparent',
+  'tracestate',
+] as const satisfies readonly (keyof CloudEventAttributes)[];
+
+export type KnownAttribute = (typeof KNOWN_ATTRIBUTES)[number];
+
+const KNOWN = new Set<string>(KNOWN_ATTRIBUTES);
+const INIT_KEYS = new Set<string>([...KNOWN_ATTRIBUTES, 'extensions', 'data']);
+
+// CloudEvents 1.0.2, "Attribute Naming Convention": lower-case ASCII letters and digits, at most
+// 20 characters (a SHOULD in the spec; enforced here so every binding can carry the name).
+const ATTRIBUTE_NAME = /^[a-z0-9]{1,20}$/;
+// RFC 3339 date-time (section 5.6); T/Z may be lower case.
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+// W3C Trace Context version 00: version-traceid-parentid-flags, lower-case hex.
+const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+// RFC 2046 media type with optional parameters.
+const MEDIA_TYPE = /^[A-Za-z0-9][\w!#$&^.+-]*\/[A-Za-z0-9][\w!#$&^.+-]*(\s*;.*)?$/;
+// RFC 3986 absolute URI: a scheme, then anything without white space.
+const ABSOLUTE_URI = /^[A-Za-z][A-Za-z0-9+.-]*:\S+$/;
+
+/** A new event id: a UUIDv7, unique and sortable by creation time. */
+export function newEventId(): string {
+  return uuidv7();
+}
+
+/**
+ * Makes an immutable, validated event, filling in `id` (UUIDv7), `time` (now) and
+ * `specversion`. Throws InvalidEventError naming the first bad attribute.
+ */
+export function createEvent<T>(init: CloudEventInit<T>): CloudEvent<T> {
+  if (init === null || typeof init !== 'object') throw new InvalidEventError('(event)', 'must be an object');
+  const time = init.time instanceof Date ? init.time.toISOString() : (init.time ?? new Date().toISOString());
+  return validateEvent({ ...init, id: init.id ?? newEventId(), specversion: init.specversion ?? SPEC_VERSION, time });
+}
+
+/** Validates a complete event (nothing is filled in) and returns it frozen. */
+export function validateEvent<T>(
+  candidate: Omit<CloudEventInit<T>, 'specversion'> & { id: string; specversion: string },
+): CloudEvent<T> {
+  for (const key of Object.keys(candidate)) {
+    if (!INIT_KEYS.has(key)) {
+      throw new InvalidEventError(key, 'is not a CloudEvent attribute; put extensions under `extensions`');
+    }
+  }
+  requireNonEmpty(candidate, 'id');
+  requireNonEmpty(candidate, 'source');
+  if (/\s/.test(candidate.source)) throw new InvalidEventError('source', 'must be a URI-reference (no white space)');
+  if (candidate.specversion !== SPEC_VERSION) {
+    throw new InvalidEventError('specversion', `must be "${SPEC_VERSION}", got ${JSON.stringify(candidate.specversion)}`);
+  }
+  requireNonEmpty(candidate, 'type');
+  for (const name of ['subject', 'correlationid', 'causationid', 'partitionkey', 'tracestate'] as const) {
+    optionalNonEmpty(candidate, name);
+  }
+  if (optionalNonEmpty(candidate, 'time') && !isRfc3339(candidate.time as string)) {
+    throw new InvalidEventError('time', `must be an RFC 3339 timestamp, got ${JSON.stringify(candidate.time)}`);
+  }
+  if (optionalNonEmpty(candidate, 'datacontenttype') && !MEDIA_TYPE.test(candidate.datacontenttype!)) {
+    throw new InvalidEventError('datacontenttype', `must be an RFC 2046 media type, got ${JSON.stringify(candidate.datacontenttype)}`);
+  }
+  if (optionalNonEmpty(candidate, 'dataschema') && !ABSOLUTE_URI.test(candidate.dataschema!)) {
+    throw new InvalidEventError('dataschema', `must be an absolute URI, got ${JSON.stringify(candidate.dataschema)}`);
+  }
+  if (optionalNonEmpty(candidate, 'traceparent') && !isTraceparent(candidate.traceparent!)) {
+    throw new InvalidEventError('traceparent', `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(candidate.traceparent)}`);
+  }
+  const extensions = validateExtensions(candidate.extensions);
+
+  const event: Record<string, unknown> = {};
+  for (const name of KNOWN_ATTRIBUTES) {
+    const value = candidate[name];
+    if (value !== undefined) event[name] = value;
+  }
+  event.extensions = extensions;
+  event.data = candidate.data;
+  return Object.freeze(event) as unknown as CloudEvent<T>;
+}
+
+function requireNonEmpty(candidate: object, name: KnownAttribute): void {
+  const value = (candidate as Record<string, unknown>)[name];
+  if (value === undefined || value === null) throw new InvalidEventError(name, 'is required');
+  if (typeof value !== 'string') throw new InvalidEventError(name, `must be a string, got ${typeof value}`);
+  if (value.length === 0) throw new InvalidEventError(name, 'must not be empty');
+}
+
+/** True when present (and then valid as a non-empty string). */
+function optionalNonEmpty(candidate: object, name: KnownAttribute): boolean {
+  const value = (candidate as Record<string, unknown>)[name];
+  if (value === undefined) return false;
+  requireNonEmpty(candidate, name);
+  return true;
+}
+
+function isRfc3339(value: string): boolean {
+  const match = RFC3339.exec(value);
+  if (!match) return false;
+  const [, year, month, day, hour, minute, second] = match.map(Number);
+  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 60) return false;
+  const daysInMonth = new Date(Date.UTC(year!, month, 0)).getUTCDate();
+  return day! >= 1 && day! <= daysInMonth;
+}
+
+function isTraceparent(value: string): boolean {
+  const match = TRACEPARENT.exec(value);
+  if (!match) return false;
+  const [, version, traceId, parentId] = match;
+  return version !== 'ff' && !/^0+$/.test(traceId!) && !/^0+$/.test(parentId!);
+}
+
+function validateExtensions(extensions: unknown): Readonly<Record<string, string>> {
+  if (extensions === undefined) return Object.freeze({});
+  if (extensions === null || typeof extensions !== 'object' || Array.isArray(extensions)) {
+    throw new InvalidEventError('extensions', 'must be an object of string values');
+  }
+  const copy: Record<string, string> = {};
+  for (const [name, value] of Object.entries(extensions)) {
+    if (!ATTRIBUTE_NAME.test(name)) {
+      throw new InvalidEventError(name, 'is not a valid extension name (lower-case letters and digits, at most 20)');
+    }
+    if (KNOWN.has(name) || name === 'data') {
+      throw new InvalidEventError(name, 'is a CloudEvent attribute of its own, not an extension');
+    }
+    if (typeof value !== 'string' || value.length === 0) {
+      throw new InvalidEventError(name, 'must be a non-empty string (extension values travel as strings)');
+    }
+    copy[name] = value;
+  }
+  return Object.freeze(copy);
+}

@@ -1,0 +1,112 @@
+import { InvalidEventError, MalformedRecordError } from './errors';
+import { KNOWN_ATTRIBUTES, validateEvent, type CloudEvent, type CloudEventAttributes } from './event';
+
+// The CloudEvents Kafka protocol binding 1.0.2. Binary mode: each attribute is a `ce_<name>`
+// header (UTF-8), `datacontenttype` is the `content-type` header, the value is the data, and the
+// record key is the `partitionkey` extension. Structured mode: the whole event is the value and
+// `content-type` is `application/cloudevents+<format>`.
+
+export type HeaderValue = Buffer | string | (Buffer | string)[] | undefined;
+export type RecordHeaders = Record<string, HeaderValue>;
+
+/** A Kafka record as evkit reads and writes it; the shape KafkaJS uses. */
+export interface KafkaRecord {
+  key: Buffer | string | null;
+  value: Buffer | null;
+  headers: RecordHeaders;
+}
+
+export type BindingMode = 'binary' | 'structured';
+
+export const CE_HEADER_PREFIX = 'ce_';
+export const CONTENT_TYPE_HEADER = 'content-type';
+export const STRUCTURED_CONTENT_TYPE_PREFIX = 'application/cloudevents';
+export const STRUCTURED_AVRO_CONTENT_TYPE = 'application/cloudevents+avro';
+
+/** Binary-mode headers and key of an event whose data is already encoded as `value`. */
+export function toBinaryRecord(event: CloudEventAttributes, value: Buffer): KafkaRecord {
+  const headers: RecordHeaders = {};
+  for (const name of KNOWN_ATTRIBUTES) {
+    const attribute = event[name];
+    if (attribute === undefined) continue;
+    if (name === 'datacontenttype') headers[CONTENT_TYPE_HEADER] = attribute;
+    else headers[CE_HEADER_PREFIX + name] = attribute;
+  }
+  for (const [name, attribute] of Object.entries(event.extensions)) headers[CE_HEADER_PREFIX + name] = attribute;
+  return { key: event.partitionkey ?? null, value, headers };
+}
+
+/** Structured mode, or binary when the content type does not say `application/cloudevents`. */
+export function bindingModeOf(headers: RecordHeaders): BindingMode {
+  const contentType = headerText(headers, CONTENT_TYPE_HEADER);
+  return contentType !== undefined && contentType.toLowerCase().startsWith(STRUCTURED_CONTENT_TYPE_PREFIX)
+    ? 'structured'
+    : 'binary';
+}
+
+/**
+ * The attributes of a binary-mode record (the value is left to the codec). The key stands in
+ * for `partitionkey` when no `ce_partitionkey` header is present. Throws MalformedRecordError
+ * naming the header at fault.
+ */
+export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): CloudEventAttributes {
+  const attributes: Record<string, unknown> = {};
+  const extensions: Record<string, string> = {};
+  const known = new Set<string>(KNOWN_ATTRIBUTES);
+  for (const header of Object.keys(record.headers)) {
+    if (!header.startsWith(CE_HEADER_PREFIX)) continue;
+    const name = header.slice(CE_HEADER_PREFIX.length);
+    const text = headerText(record.headers, header);
+    if (text === undefined) continue;
+    if (known.has(name)) attributes[name] = text;
+    else extensions[name] = text;
+  }
+  if (attributes.specversion === undefined) {
+    throw new MalformedRecordError(`not a CloudEvent: no ${CE_HEADER_PREFIX}specversion header and no structured content-type`);
+  }
+  // The binding puts datacontenttype in `content-type`; some writers (the CloudEvents JS SDK)
+  // also send `ce_datacontenttype`. Both are read; only a disagreement is malformed.
+  const contentType = headerText(record.headers, CONTENT_TYPE_HEADER);
+  if (contentType !== undefined) {
+    if (attributes.datacontenttype !== undefined && attributes.datacontenttype !== contentType) {
+      throw new MalformedRecordError(
+        `headers content-type (${contentType}) and ce_datacontenttype (${attributes.datacontenttype as string}) disagree`,
+      );
+    }
+    attributes.datacontenttype = contentType;
+  }
+  if (attributes.partitionkey === undefined && record.key !== null && record.key.length > 0) {
+    attributes.partitionkey = record.key.toString();
+  }
+  try {
+    // Validated with no data, then returned without it: the codec adds the data.
+    const { data: _unused, ...validated } = validateEvent({
+      ...(attributes as { id: string; specversion: string; source: string; type: string }),
+      extensions,
+      data: undefined,
+    });
+    return validated;
+  } catch (error) {
+    if (error instanceof InvalidEventError) {
+      const header = error.attribute === 'datacontenttype' ? CONTENT_TYPE_HEADER : CE_HEADER_PREFIX + error.attribute;
+      throw new MalformedRecordError(`header ${header}: ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** The event with its data, frozen; the attributes are taken as already validated. */
+export function withData<T>(attributes: CloudEventAttributes, data: T): CloudEvent<T> {
+  return Object.freeze({ ...attributes, data });
+}
+
+/** A header's text; a header given twice is ambiguous and so malformed. */
+export function headerText(headers: RecordHeaders, name: string): string | undefined {
+  const value = headers[name];
+  // Kafka allows a header with a null value (Connect writes one for a NULL column): absent.
+  if (value === undefined || value === null) return undefined;
+  if (Array.isArray(value)) {
+    throw new MalformedRecordError(`header ${name} appears ${value.length} times; a CloudEvent attribute has one value`);
+  }
+  return typeof value === 'string' ? value : value.toString('utf8');
+}

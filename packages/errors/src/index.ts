@@ -1,0 +1,2 @@
+export { EvkitError, isEvkitError } from './evkit-error';
+export type { EvkitErrorOptions } from './evkit-error';

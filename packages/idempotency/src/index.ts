@@ -1,0 +1,19 @@
+export type { IdempotencyStore, RunOnceResult } from './store';
+export { createPostgresIdempotencyStore, DEFAULT_TABLE } from './postgres-store';
+export type {
+  PostgresIdempotencyStore,
+  PostgresIdempotencyStoreConnectionOptions,
+  PostgresIdempotencyStoreOptions,
+  PostgresIdempotencyStorePoolOptions,
+} from './postgres-store';
+export { createMemoryIdempotencyStore } from './memory-store';
+export type { MemoryIdempotencyStore, MemoryIdempotencyStoreOptions } from './memory-store';
+export { startRetention } from './retention';
+export type { Retention, RetentionOptions } from './retention';
+export {
+  IdempotencyConfigError,
+  IdempotencyStoreClosedError,
+  IdempotencyStoreError,
+  IdempotencyTransactionAbortedError,
+  IdempotencyTransactionEndedError,
+} from './errors';

@@ -1,0 +1,75 @@
+import type { IdempotencyStore, RunOnceResult } from './store';
+import { assertKey, assertMaxAge, assertWork, createInFlight } from './validation';
+
+export interface MemoryIdempotencyStoreOptions {
+  /** The clock rows are stamped with and ages are measured by, in epoch milliseconds. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * An in-process store for tests and single-process tools. It keeps the PostgreSQL store's
+ * semantics (at most one run per key, waiting on an in-flight run, no row after a failure), but
+ * there is no transaction: whatever the handler changes outside the store is not rolled back.
+ */
+export interface MemoryIdempotencyStore extends IdempotencyStore<undefined> {
+  /** Number of processed-event rows held. */
+  size(): number;
+}
+
+interface Row {
+  processedAt: number;
+}
+
+export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): MemoryIdempotencyStore {
+  const now = options.now ?? Date.now;
+  const rows = new Map<string, Row>();
+  // The last run queued per key: a run waits for its predecessor as PostgreSQL's INSERT waits on
+  // the unique index for the transaction that inserted the same key.
+  const tails = new Map<string, Promise<void>>();
+  const inFlight = createInFlight('the memory idempotency store');
+
+  const runOnce = async <T>(key: string, work: (transaction: undefined) => Promise<T>): Promise<RunOnceResult<T>> => {
+    const previous = tails.get(key) ?? Promise.resolve();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const tail = previous.then(() => gate);
+    tails.set(key, tail);
+    await previous;
+    try {
+      if (rows.has(key)) return { duplicate: true };
+      // Stamped before the work, like PostgreSQL's now() at transaction start.
+      const processedAt = now();
+      const result = await work(undefined);
+      rows.set(key, { processedAt });
+      return { duplicate: false, result };
+    } finally {
+      release();
+      if (tails.get(key) === tail) tails.delete(key);
+    }
+  };
+
+  return {
+    async runOnce(consumerGroup, eventId, work) {
+      assertKey(consumerGroup, eventId);
+      assertWork(work);
+      // JSON keeps the two parts apart whatever characters they contain.
+      return inFlight.run(() => runOnce(JSON.stringify([consumerGroup, eventId]), work));
+    },
+    async deleteOlderThan(maxAgeMs) {
+      assertMaxAge(maxAgeMs);
+      return inFlight.run(() => {
+        const cutoff = now() - maxAgeMs;
+        let deleted = 0;
+        for (const [key, row] of rows) {
+          if (row.processedAt < cutoff) {
+            rows.delete(key);
+            deleted += 1;
+          }
+        }
+        return Promise.resolve(deleted);
+      });
+    },
+    size: () => rows.size,
+    close: () => inFlight.close(),
+  };
+}

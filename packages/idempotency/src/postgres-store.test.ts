@@ -1,0 +1,188 @@
+import { EventEmitter } from 'node:events';
+import type { Pool } from 'pg';
+import {
+  IdempotencyConfigError,
+  IdempotencyStoreError,
+  IdempotencyTransactionAbortedError,
+  IdempotencyTransactionEndedError,
+} from './errors';
+import { createPostgresIdempotencyStore, type PostgresIdempotencyStoreOptions } from './postgres-store';
+import { rejectionOf, returns } from './store-contract.test-support';
+
+type Status = 'I' | 'T' | 'E';
+
+/**
+ * A pg client that answers each statement as `answer` says and tracks the transaction status the
+ * way the server reports it in ReadyForQuery.
+ */
+class FakeClient extends EventEmitter {
+  readonly statements: string[] = [];
+  readonly release = jest.fn();
+  status: Status = 'I';
+  constructor(private readonly answer: (sql: string) => { rowCount?: number; command?: string } | Error) {
+    super();
+  }
+  getTransactionStatus(): Status {
+    return this.status;
+  }
+  query(sql: string): Promise<{ rowCount: number; command: string; rows: unknown[] }> {
+    this.statements.push(sql.split(' ')[0]!);
+    const answer = this.answer(sql);
+    if (answer instanceof Error) return Promise.reject(answer);
+    if (sql === 'BEGIN') this.status = 'T';
+    if (sql === 'COMMIT' || sql === 'ROLLBACK') this.status = 'I';
+    return Promise.resolve({ rowCount: answer.rowCount ?? 1, command: answer.command ?? sql.split(' ')[0]!, rows: [] });
+  }
+}
+
+function fakeStore(answer: (sql: string) => { rowCount?: number; command?: string } | Error = () => ({})) {
+  const client = new FakeClient(answer);
+  const pool = {
+    options: { connectionString: 'postgres://app:hunter2@db.internal:5432/orders' },
+    connect: jest.fn(() => Promise.resolve(client)),
+  };
+  const store = createPostgresIdempotencyStore({ pool: pool as unknown as Pool, createTable: false });
+  return { store, client, pool };
+}
+
+describe('createPostgresIdempotencyStore options', () => {
+  const pool = { connect: () => Promise.reject(new Error('unused')), options: {} } as unknown as Pool;
+
+  it('accepts plain, schema-qualified and reserved-word table names', () => {
+    for (const table of ['evkit_processed_events', 'app.processed_events', 'order', '_x1']) {
+      expect(createPostgresIdempotencyStore({ pool, table }).table).toBe(table);
+    }
+    expect(createPostgresIdempotencyStore({ pool }).table).toBe('evkit_processed_events');
+  });
+
+  it('refuses table names that are not plain lowercase identifiers, or too long for the index name', () => {
+    const bad = ['', 'Events', 'events;drop table x', 'a.b.c', '.events', 'events.', 'ev"ents', '1events', 'évents', 'a'.repeat(47)];
+    for (const table of bad) {
+      expect(() => createPostgresIdempotencyStore({ pool, table })).toThrow(IdempotencyConfigError);
+    }
+    expect(createPostgresIdempotencyStore({ pool, table: 'a'.repeat(46) }).table).toHaveLength(46);
+  });
+
+  it('wants exactly one of pool and connectionString, and sane numbers', () => {
+    const invalid: unknown[] = [
+      {},
+      { pool, connectionString: 'postgres://x@h/db' },
+      { connectionString: '' },
+      { pool: {} },
+      { pool, deleteBatchSize: 0 },
+      { pool, deleteBatchSize: 1.5 },
+      { pool, createTable: 'yes' },
+      { connectionString: 'postgres://x@h/db', maxConnections: 0 },
+      { connectionString: 'postgres://x@h/db', connectTimeoutMs: -1 },
+      undefined,
+    ];
+    for (const options of invalid) {
+      expect(() => createPostgresIdempotencyStore(options as PostgresIdempotencyStoreOptions)).toThrow(IdempotencyConfigError);
+    }
+  });
+});
+
+describe('PostgreSQL store transaction handling', () => {
+  it('commits: BEGIN, INSERT, the work, COMMIT, and pools the client again', async () => {
+    const { store, client } = fakeStore();
+    await expect(store.runOnce('g', 'e', (tx) => Promise.resolve(tx === (client as unknown) ? 'same client' : 'other'))).resolves.toEqual({
+      duplicate: false,
+      result: 'same client',
+    });
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'COMMIT']);
+    expect(client.release).toHaveBeenCalledWith(undefined);
+  });
+
+  it('rolls back a duplicate without running the work', async () => {
+    const { store, client } = fakeStore((sql) => (sql.startsWith('INSERT') ? { rowCount: 0 } : {}));
+    const work = jest.fn(returns(undefined));
+    await expect(store.runOnce('g', 'e', work)).resolves.toEqual({ duplicate: true });
+    expect(work).not.toHaveBeenCalled();
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'ROLLBACK']);
+  });
+
+  it("rethrows the handler's error as is after ROLLBACK", async () => {
+    const { store, client } = fakeStore();
+    const failure = new Error('handler failed');
+    await expect(store.runOnce('g', 'e', () => Promise.reject(failure))).rejects.toBe(failure);
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'ROLLBACK']);
+    expect(client.release).toHaveBeenCalledWith(undefined);
+  });
+
+  it('destroys the client (release with the error) when ROLLBACK fails, still rethrowing the handler error', async () => {
+    const rollbackFailure = new Error('Connection terminated unexpectedly');
+    const { store, client } = fakeStore((sql) => (sql === 'ROLLBACK' ? rollbackFailure : {}));
+    const failure = new Error('handler failed');
+    await expect(store.runOnce('g', 'e', () => Promise.reject(failure))).rejects.toBe(failure);
+    expect(client.release).toHaveBeenCalledWith(rollbackFailure);
+  });
+
+  it('wraps a failed BEGIN or INSERT as a retriable IdempotencyStoreError with the cause', async () => {
+    for (const failing of ['BEGIN', 'INSERT']) {
+      const cause = new Error(`${failing} refused`);
+      const { store, client } = fakeStore((sql) => (sql.startsWith(failing) ? cause : {}));
+      const work = jest.fn(returns(undefined));
+      const error = await rejectionOf(store.runOnce('g', 'e', work));
+      expect(error).toBeInstanceOf(IdempotencyStoreError);
+      expect(error).toMatchObject({ retriable: true, cause, code: 'EVKIT_IDEMPOTENCY_STORE_FAILED' });
+      expect(work).not.toHaveBeenCalled();
+      expect(client.statements).toContain('ROLLBACK');
+    }
+  });
+
+  it('wraps a failed COMMIT as retriable and says the outcome is unknown', async () => {
+    const cause = new Error('Connection terminated');
+    const { store } = fakeStore((sql) => (sql === 'COMMIT' ? cause : {}));
+    const error = await rejectionOf(store.runOnce('g', 'e', returns(undefined)));
+    expect(error).toBeInstanceOf(IdempotencyStoreError);
+    expect(error).toMatchObject({ retriable: true, cause });
+    expect(error.message).toMatch(/outcome is unknown/);
+  });
+
+  it.each([
+    ['swallowed a failed statement (aborted transaction)', 'E', IdempotencyTransactionAbortedError, true],
+    ['ended the transaction itself', 'I', IdempotencyTransactionEndedError, false],
+  ] as const)('does not commit after a handler that %s', async (_, status, errorClass, retriable) => {
+    const { store, client } = fakeStore();
+    const error = await rejectionOf(
+      store.runOnce('g', 'e', () => {
+        client.status = status;
+        return Promise.resolve();
+      }),
+    );
+    expect(error).toBeInstanceOf(errorClass);
+    expect(error).toMatchObject({ retriable });
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'ROLLBACK']);
+  });
+
+  it('reports an aborted transaction also when only the COMMIT answer reveals it (ROLLBACK tag)', async () => {
+    const { store } = fakeStore((sql) => (sql === 'COMMIT' ? { command: 'ROLLBACK' } : {}));
+    await expect(store.runOnce('g', 'e', returns(undefined))).rejects.toBeInstanceOf(IdempotencyTransactionAbortedError);
+  });
+
+  it('destroys a client whose connection dropped during the work, instead of pooling it', async () => {
+    const { store, client } = fakeStore();
+    const dropped = new Error('terminating connection due to idle-in-transaction timeout');
+    const failure = new Error('handler saw the connection go');
+    await expect(
+      store.runOnce('g', 'e', () => {
+        client.emit('error', dropped);
+        return Promise.reject(failure);
+      }),
+    ).rejects.toBe(failure);
+    expect(client.release).toHaveBeenCalledWith(dropped);
+    expect(client.listenerCount('error')).toBe(0);
+  });
+
+  it('never puts the password of a connection string into its messages', async () => {
+    const { store, pool } = fakeStore();
+    const refused = [new Error('connect ECONNREFUSED ::1:5432'), new Error('connect ECONNREFUSED 127.0.0.1:5432')];
+    pool.connect.mockRejectedValueOnce(new AggregateError(refused, ''));
+    const error = await rejectionOf(store.runOnce('g', 'e', returns(undefined)));
+    expect(error).toBeInstanceOf(IdempotencyStoreError);
+    expect(error.message).toContain('db.internal:5432/orders');
+    expect(error.message).toContain('ECONNREFUSED 127.0.0.1:5432');
+    expect(JSON.stringify(error)).not.toContain('hunter2');
+    expect(error.message).not.toContain('hunter2');
+  });
+});

@@ -1,0 +1,342 @@
+import { createHash } from 'node:crypto';
+import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import {
+  IdempotencyConfigError,
+  IdempotencyStoreError,
+  IdempotencyTransactionAbortedError,
+  IdempotencyTransactionEndedError,
+} from './errors';
+import type { IdempotencyStore, RunOnceResult } from './store';
+import { assertKey, assertMaxAge, assertPositiveInteger, assertWork, createInFlight } from './validation';
+
+interface CommonOptions {
+  /** `name` or `schema.name`, lowercase. Default `evkit_processed_events`. */
+  table?: string;
+  /** Create the table and its index when missing. Default true; turn off where DDL belongs to migrations. */
+  createTable?: boolean;
+  /** Rows per DELETE statement in deleteOlderThan. Default 10,000. */
+  deleteBatchSize?: number;
+}
+
+export interface PostgresIdempotencyStorePoolOptions extends CommonOptions {
+  /** A pool the caller owns: the store never ends it, and the caller handles its `error` events. */
+  pool: Pool;
+  connectionString?: never;
+}
+
+export interface PostgresIdempotencyStoreConnectionOptions extends CommonOptions {
+  /** The store makes, owns and (on close) ends its pool. */
+  connectionString: string;
+  pool?: never;
+  /** Size of the store's pool. Default 10. */
+  maxConnections?: number;
+  /** How long to wait for a connection before failing. Default 10 s. */
+  connectTimeoutMs?: number;
+}
+
+export type PostgresIdempotencyStoreOptions = PostgresIdempotencyStorePoolOptions | PostgresIdempotencyStoreConnectionOptions;
+
+/** The handler receives the pooled client inside the store's transaction: its queries commit with the row. */
+export interface PostgresIdempotencyStore extends IdempotencyStore<PoolClient> {
+  /** The table as configured, e.g. `evkit_processed_events` or `app.processed_events`. */
+  readonly table: string;
+  /**
+   * Creates the table and its index unless they exist (when `createTable`), once per store; runOnce
+   * and deleteOlderThan call it first. Call it at start-up to fail fast.
+   */
+  ensure(): Promise<void>;
+}
+
+export const DEFAULT_TABLE = 'evkit_processed_events';
+const INDEX_SUFFIX = '_processed_at_idx';
+const MAX_IDENTIFIER_BYTES = 63; // PostgreSQL's NAMEDATALEN - 1; longer names are silently truncated.
+const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+// The two-key advisory lock space: this first key is evkit's, the second is the table's hash.
+const ADVISORY_LOCK_CLASS = 0x65766b69; // 'evki'
+
+export function createPostgresIdempotencyStore(options: PostgresIdempotencyStoreOptions): PostgresIdempotencyStore {
+  const config = validateOptions(options);
+  const { table, createTable, deleteBatchSize } = config;
+  const sql = tableSql(table);
+  const pool = config.ownsPool ? createOwnedPool(config.poolConfig) : config.pool;
+  const where = `idempotency store (${describeServer(config.ownsPool ? config.poolConfig : pool.options)}, table ${table})`;
+  const failed = (what: string, cause: unknown) =>
+    new IdempotencyStoreError(`${where}: could not ${what}: ${messageOf(cause)}`, { cause, retriable: true });
+  const inFlight = createInFlight(where);
+
+  /**
+   * Runs `body` on one pooled client. On any error it rolls back and rethrows the error as is; a
+   * client whose ROLLBACK fails, or whose connection dropped, is destroyed rather than pooled.
+   */
+  const withClient = async <T>(body: (client: PoolClient) => Promise<T>): Promise<T> => {
+    let client: PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (error) {
+      throw failed('connect', error);
+    }
+    let discard: Error | undefined;
+    // pg emits 'error' on a client whose connection drops, even mid-query, and pg-pool listens only
+    // while the client is idle: unheard, a server-side kill during a slow handler (e.g.
+    // idle_in_transaction_session_timeout) would crash the process.
+    const onConnectionError = (error: Error) => {
+      discard ??= error;
+    };
+    client.on('error', onConnectionError);
+    try {
+      return await body(client);
+    } catch (error) {
+      discard ??= await rollback(client);
+      throw error;
+    } finally {
+      client.removeListener('error', onConnectionError);
+      client.release(discard);
+    }
+  };
+
+  let ready: Promise<void> | undefined;
+  const ensure = (): Promise<void> => {
+    if (!createTable) return Promise.resolve();
+    ready ??= withClient(async (client) => {
+      try {
+        await client.query('BEGIN');
+        // CREATE ... IF NOT EXISTS is not safe against itself: two sessions can both find the
+        // table missing and one then fails on pg_type's unique index. The lock serialises them.
+        await client.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [ADVISORY_LOCK_CLASS, sql.lockKey]);
+        await client.query(sql.createTable);
+        await client.query(sql.createIndex);
+        await client.query('COMMIT');
+      } catch (error) {
+        throw failed('create the table', error);
+      }
+    }).catch((error: unknown) => {
+      ready = undefined; // the next call tries again
+      throw error;
+    });
+    return ready;
+  };
+
+  const runOnce = async <T>(consumerGroup: string, eventId: string, work: (client: PoolClient) => Promise<T>): Promise<RunOnceResult<T>> => {
+    await ensure();
+    return withClient(async (client) => {
+      let inserted: number | null;
+      try {
+        await client.query('BEGIN');
+        // A concurrent transaction holding the same key makes this wait on the primary key until
+        // it ends: committed, no row is inserted here (duplicate); rolled back, this one inserts.
+        inserted = (await client.query(sql.insert, [consumerGroup, eventId])).rowCount;
+      } catch (error) {
+        throw failed(`record event ${JSON.stringify(eventId)} of consumer group ${JSON.stringify(consumerGroup)}`, error);
+      }
+      if (inserted === 0) {
+        try {
+          await client.query('ROLLBACK');
+        } catch (error) {
+          throw failed('end the transaction of a duplicate', error);
+        }
+        return { duplicate: true };
+      }
+      const result = await work(client);
+      await commit(client, consumerGroup, eventId);
+      return { duplicate: false, result };
+    });
+  };
+
+  const commit = async (client: PoolClient, consumerGroup: string, eventId: string): Promise<void> => {
+    const event = `event ${JSON.stringify(eventId)} of consumer group ${JSON.stringify(consumerGroup)}`;
+    const status = transactionStatus(client);
+    if (status === 'I') {
+      throw new IdempotencyTransactionEndedError(
+        `${where}: the handler of ${event} ended the store's transaction (COMMIT or ROLLBACK on the client it was given), ` +
+          'so its work and the processed-event row no longer commit together; run all work inside the given transaction',
+      );
+    }
+    if (status === 'E') throw aborted(event);
+    let answer: { command: string };
+    try {
+      answer = await client.query('COMMIT');
+    } catch (error) {
+      throw failed(`commit ${event} (the outcome is unknown; a redelivery finds out)`, error);
+    }
+    // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not an error.
+    if (answer.command !== 'COMMIT') throw aborted(event);
+  };
+
+  const aborted = (event: string) =>
+    new IdempotencyTransactionAbortedError(
+      `${where}: the handler of ${event} returned although one of its statements failed, so PostgreSQL had aborted ` +
+        'the transaction: nothing was committed. Let SQL errors propagate out of the handler (or use a SAVEPOINT).',
+      { retriable: true },
+    );
+
+  const deleteOlderThan = async (maxAgeMs: number): Promise<number> => {
+    await ensure();
+    try {
+      // The database's clock, as processed_at is its now(); fixed once so the loop has an end.
+      const clock = await pool.query<{ cutoff: string }>(`SELECT (now() - make_interval(secs => $1::float8 / 1000))::text AS cutoff`, [maxAgeMs]);
+      const cutoff = clock.rows[0]!.cutoff;
+      let deleted = 0;
+      for (;;) {
+        // One short statement per chunk, each its own transaction: no long lock, no huge WAL burst.
+        const chunk = (await pool.query(sql.deleteChunk, [cutoff, deleteBatchSize])).rowCount ?? 0;
+        deleted += chunk;
+        if (chunk < deleteBatchSize) return deleted;
+      }
+    } catch (error) {
+      throw failed(`delete rows older than ${maxAgeMs} ms`, error);
+    }
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    table,
+    ensure: () => inFlight.run(ensure),
+    async runOnce(consumerGroup, eventId, work) {
+      assertKey(consumerGroup, eventId);
+      assertWork(work);
+      return inFlight.run(() => runOnce(consumerGroup, eventId, work));
+    },
+    async deleteOlderThan(maxAgeMs) {
+      assertMaxAge(maxAgeMs);
+      return inFlight.run(() => deleteOlderThan(maxAgeMs));
+    },
+    close() {
+      closing ??= inFlight.close().then(() => (config.ownsPool ? pool.end() : undefined));
+      return closing;
+    },
+  };
+}
+
+/** Rolls back; returns the error when that fails, so the caller destroys the client instead of pooling it. */
+async function rollback(client: PoolClient): Promise<Error | undefined> {
+  try {
+    // After the handler or the store already ended the transaction this is a no-op (a warning).
+    await client.query('ROLLBACK');
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+/** 'I' idle (no transaction), 'T' in a transaction, 'E' in an aborted one; undefined where pg is too old to say. */
+function transactionStatus(client: PoolClient): string | null | undefined {
+  return typeof client.getTransactionStatus === 'function' ? client.getTransactionStatus() : undefined;
+}
+
+type ValidatedOptions = {
+  table: string;
+  createTable: boolean;
+  deleteBatchSize: number;
+} & ({ ownsPool: true; poolConfig: PoolConfig } | { ownsPool: false; pool: Pool });
+
+function validateOptions(options: PostgresIdempotencyStoreOptions): ValidatedOptions {
+  if (typeof options !== 'object' || options === null) throw new IdempotencyConfigError('options are required');
+  const table = options.table ?? DEFAULT_TABLE;
+  validateTableName(table);
+  if (options.createTable !== undefined && typeof options.createTable !== 'boolean') {
+    throw new IdempotencyConfigError('createTable must be a boolean');
+  }
+  const deleteBatchSize = options.deleteBatchSize ?? 10_000;
+  assertPositiveInteger(deleteBatchSize, 'deleteBatchSize');
+  const common = { table, createTable: options.createTable ?? true, deleteBatchSize };
+
+  if ((options.pool === undefined) === (options.connectionString === undefined)) {
+    throw new IdempotencyConfigError('give exactly one of pool and connectionString');
+  }
+  if (options.pool !== undefined) {
+    // Duck-typed: a Pool from another copy of pg is not an instance of this one's.
+    if (typeof (options.pool as { connect?: unknown }).connect !== 'function') {
+      throw new IdempotencyConfigError('pool must be a pg Pool');
+    }
+    return { ...common, ownsPool: false, pool: options.pool };
+  }
+  const { connectionString, maxConnections = 10, connectTimeoutMs = 10_000 } = options;
+  if (typeof connectionString !== 'string' || connectionString.length === 0) {
+    throw new IdempotencyConfigError('connectionString must be a non-empty string');
+  }
+  assertPositiveInteger(maxConnections, 'maxConnections');
+  assertPositiveInteger(connectTimeoutMs, 'connectTimeoutMs');
+  return { ...common, ownsPool: true, poolConfig: { connectionString, max: maxConnections, connectionTimeoutMillis: connectTimeoutMs } };
+}
+
+/**
+ * The name goes into SQL text (DDL cannot take it as a parameter), so only plain lowercase
+ * identifiers pass: no quoting tricks, and no case-folding surprises between psql and the store.
+ */
+function validateTableName(table: unknown): asserts table is string {
+  const parts = typeof table === 'string' ? table.split('.') : [];
+  const valid = parts.length >= 1 && parts.length <= 2 && parts.every((part) => IDENTIFIER.test(part));
+  if (!valid) {
+    throw new IdempotencyConfigError(
+      `table must be a lowercase SQL identifier ([a-z_][a-z0-9_]*), optionally schema-qualified, got ${JSON.stringify(table)}`,
+    );
+  }
+  const name = parts[parts.length - 1]!;
+  // The index is named after the table and must fit too.
+  if (parts[0]!.length > MAX_IDENTIFIER_BYTES || name.length + INDEX_SUFFIX.length > MAX_IDENTIFIER_BYTES) {
+    throw new IdempotencyConfigError(
+      `table name ${JSON.stringify(table)} is too long: at most ${MAX_IDENTIFIER_BYTES - INDEX_SUFFIX.length} characters, schema ${MAX_IDENTIFIER_BYTES}`,
+    );
+  }
+}
+
+interface TableSql {
+  createTable: string;
+  createIndex: string;
+  insert: string;
+  deleteChunk: string;
+  lockKey: number;
+}
+
+/** The table's SQL; identifiers are quoted so that reserved words (`order`, `user`) work as names. */
+function tableSql(table: string): TableSql {
+  const parts = table.split('.');
+  const qualified = parts.map((part) => `"${part}"`).join('.');
+  const index = `"${parts[parts.length - 1]!}${INDEX_SUFFIX}"`;
+  return {
+    createTable:
+      `CREATE TABLE IF NOT EXISTS ${qualified} (` +
+      'consumer_group text NOT NULL, ' +
+      'event_id text NOT NULL, ' +
+      'processed_at timestamptz NOT NULL DEFAULT now(), ' +
+      'PRIMARY KEY (consumer_group, event_id))',
+    createIndex: `CREATE INDEX IF NOT EXISTS ${index} ON ${qualified} (processed_at)`,
+    insert: `INSERT INTO ${qualified} (consumer_group, event_id) VALUES ($1, $2) ON CONFLICT (consumer_group, event_id) DO NOTHING`,
+    // SKIP LOCKED: two replicas running retention at once split the work instead of queueing.
+    deleteChunk:
+      `DELETE FROM ${qualified} WHERE (consumer_group, event_id) IN (` +
+      `SELECT consumer_group, event_id FROM ${qualified} WHERE processed_at < $1::timestamptz LIMIT $2 FOR UPDATE SKIP LOCKED)`,
+    lockKey: createHash('sha256').update(`evkit idempotency table ${table}`).digest().readInt32BE(0),
+  };
+}
+
+function createOwnedPool(config: PoolConfig): Pool {
+  const pool = new Pool(config);
+  // An idle client's connection dropped: pg-pool has already discarded it, and the next operation
+  // reports if the server is still unreachable. Without a listener the 'error' event would crash
+  // the process.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** host:port/database without credentials, for messages. */
+function describeServer(config: PoolConfig): string {
+  if (typeof config.connectionString === 'string') {
+    try {
+      const url = new URL(config.connectionString);
+      return `${url.hostname}${url.port ? `:${url.port}` : ''}${url.pathname}`;
+    } catch {
+      return 'PostgreSQL'; // a keyword/value string; it may hold a password, so none of it is shown
+    }
+  }
+  return `${config.host ?? process.env.PGHOST ?? 'localhost'}:${config.port ?? process.env.PGPORT ?? 5432}/${config.database ?? process.env.PGDATABASE ?? ''}`;
+}
+
+/** Node reports a refused dual-stack connect as an AggregateError with an empty message. */
+function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '') {
+    return error.errors.map((inner) => messageOf(inner)).join('; ');
+  }
+  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
+  return String(error);
+}

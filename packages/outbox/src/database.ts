@@ -1,0 +1,23 @@
+import { OutboxDatabaseError } from './errors';
+
+// SQLSTATE classes where the same statement may succeed later: connection exceptions (08),
+// transaction rollback, i.e. serialization failure and deadlock (40), insufficient resources
+// (53), operator intervention such as an admin shutdown (57).
+const TRANSIENT_CLASSES = new Set(['08', '40', '53', '57']);
+
+/** Whether a pg error is worth retrying. An error the server did not send (a dropped socket) is. */
+export function isTransient(error: unknown): boolean {
+  const { severity, code } = error as { severity?: unknown; code?: unknown };
+  if (typeof severity !== 'string' || typeof code !== 'string') return true;
+  return TRANSIENT_CLASSES.has(code.slice(0, 2));
+}
+
+export function messageOf(error: unknown): string {
+  if (error instanceof AggregateError && error.message === '') return error.errors.map(messageOf).join('; ');
+  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
+  return String(error);
+}
+
+export function databaseError(what: string, cause: unknown): OutboxDatabaseError {
+  return new OutboxDatabaseError(`could not ${what}: ${messageOf(cause)}`, { cause, retriable: isTransient(cause) });
+}

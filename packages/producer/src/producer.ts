@@ -1,0 +1,135 @@
+import { SpanStatusCode } from '@opentelemetry/api';
+import type { AvroCodec, AvroSchema } from '@evkit/codec';
+import { correlationFor, createEvent, newEventId, type CloudEvent, type CloudEventInit } from '@evkit/envelope';
+import { childLogger, eventLogFields, startProducerSpan, traceHeadersOf, type Logger } from '@evkit/telemetry';
+import type { OutgoingRecord, PublisherTransport, RecordPosition } from '@evkit/transport';
+import { createKafkaJsPublisher, type KafkaJsPublisherOptions } from '@evkit/transport-kafkajs';
+import { ProducerClosedError, ProducerConfigError } from './errors';
+
+/** An event to publish: `source` defaults to the producer's; id, time and correlation are filled in. */
+export type EventSpec<T> = Omit<CloudEventInit<T>, 'source' | 'specversion'> & { source?: string };
+
+export interface PublishItem<T = unknown> {
+  event: EventSpec<T>;
+  /** The Avro schema of `event.data`. */
+  schema: AvroSchema;
+}
+
+export interface Published<T> {
+  event: CloudEvent<T>;
+  position: RecordPosition;
+}
+
+export interface ProducerOptions {
+  /** Encodes and enforces schemas (createAvroCodec). */
+  codec: AvroCodec;
+  /** The CloudEvents `source` of every event this service publishes, e.g. `/orders-service`. */
+  source: string;
+  /** A transport of your own; by default KafkaJS with `kafka`. */
+  transport?: PublisherTransport;
+  /** KafkaJS client options (brokers, TLS, SASL...) for the default transport. */
+  kafka?: KafkaJsPublisherOptions;
+  logger?: Logger;
+}
+
+export interface Producer {
+  connect(): Promise<void>;
+  /** Publishes one event; resolves once all in-sync replicas have it. */
+  publish<T>(topic: string, event: EventSpec<T>, schema: AvroSchema): Promise<Published<T>>;
+  /**
+   * Publishes several events in one request. Every event is validated and encoded first: if
+   * any fails, none is sent.
+   */
+  publishBatch(topic: string, items: readonly PublishItem[]): Promise<Published<unknown>[]>;
+  /** Waits for publishes in flight, then flushes and closes the transport. */
+  disconnect(): Promise<void>;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : JSON.stringify(error);
+}
+
+export function createProducer(options: ProducerOptions): Producer {
+  if (options === null || typeof options !== 'object') throw new ProducerConfigError('options are required');
+  if (!options.codec || typeof options.codec.encode !== 'function') throw new ProducerConfigError('codec is required (createAvroCodec)');
+  if (typeof options.source !== 'string' || options.source.length === 0) throw new ProducerConfigError('source is required, e.g. "/orders-service"');
+  if (!options.transport && !options.kafka) throw new ProducerConfigError('give either transport or kafka (KafkaJS client options)');
+  const transport = options.transport ?? createKafkaJsPublisher(options.kafka!);
+  const { codec } = options;
+  const logger = options.logger ?? silent;
+  const inFlight = new Set<Promise<unknown>>();
+  let closing = false;
+
+  const track = <R>(work: Promise<R>): Promise<R> => {
+    inFlight.add(work);
+    const forget = () => inFlight.delete(work);
+    work.then(forget, forget);
+    return work;
+  };
+
+  const publishAll = async (topic: string, items: readonly PublishItem[]): Promise<Published<unknown>[]> => {
+    if (closing) throw new ProducerClosedError(`producer is disconnecting; ${items.length} event(s) to ${topic} not sent`);
+    // Spans first, so the event carries the producer span's trace context to the consumer.
+    const prepared = items.map(({ event: spec, schema }) => {
+      const init = { source: options.source, ...spec, ...correlationFor(spec), id: spec.id ?? newEventId() };
+      const span = startProducerSpan(topic, init);
+      try {
+        const event = createEvent(spec.traceparent ? init : { ...init, ...traceHeadersOf(span.spanContext()) });
+        return { event, schema, span };
+      } catch (error) {
+        span.end();
+        throw error;
+      }
+    });
+    const endSpans = (error?: unknown) => {
+      for (const { span } of prepared) {
+        if (error !== undefined) {
+          const message = messageOf(error);
+          span.recordException(error instanceof Error ? error : message);
+          span.setStatus({ code: SpanStatusCode.ERROR, message });
+        }
+        span.end();
+      }
+    };
+    try {
+      const records: OutgoingRecord[] = await Promise.all(
+        prepared.map(async ({ event, schema }) => ({ topic, ...(await codec.encode(topic, event, schema)) })),
+      );
+      const positions = await transport.send(records);
+      endSpans();
+      return prepared.map(({ event }, i) => {
+        logger.debug('published', { ...eventLogFields(event), topic, partition: positions[i]!.partition, offset: positions[i]!.offset });
+        return { event, position: positions[i]! };
+      });
+    } catch (error) {
+      endSpans(error);
+      for (const { event } of prepared) {
+        childLogger(logger, eventLogFields(event)).error('publish failed', {
+          topic,
+          error: messageOf(error),
+          code: (error as { code?: string }).code,
+        });
+      }
+      throw error;
+    }
+  };
+
+  return {
+    connect: () => transport.connect(),
+    async publish<T>(topic: string, event: EventSpec<T>, schema: AvroSchema) {
+      const [published] = await track(publishAll(topic, [{ event, schema }]));
+      return published as Published<T>;
+    },
+    publishBatch(topic, items) {
+      if (items.length === 0) return Promise.resolve([]);
+      return track(publishAll(topic, items));
+    },
+    async disconnect() {
+      closing = true;
+      await Promise.allSettled([...inFlight]);
+      await transport.disconnect();
+    },
+  };
+}

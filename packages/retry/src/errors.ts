@@ -1,0 +1,19 @@
+import { EvkitError } from '@evkit/errors';
+
+/** Retry or replay options are unusable; the message names the option. */
+export class RetryConfigError extends EvkitError {
+  readonly code = 'EVKIT_RETRY_INVALID_OPTIONS';
+}
+
+/**
+ * A record could not be written to its retry or dead-letter topic. The source offset is not
+ * committed, so the record is delivered again.
+ */
+export class FailureRoutingError extends EvkitError {
+  readonly code = 'EVKIT_RETRY_ROUTING_FAILED';
+}
+
+/** Throw from a handler for a failure no retry can fix (bad data): it goes straight to the dead-letter topic. */
+export class NonRetriableError extends EvkitError {
+  readonly code = 'EVKIT_RETRY_NON_RETRIABLE';
+}

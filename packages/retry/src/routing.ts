@@ -1,0 +1,227 @@
+import { metrics } from '@opentelemetry/api';
+import type { ConsumerOptions, DeadLetterInfo, DeadLetterSink, Middleware } from '@evkit/consumer';
+import { isEvkitError } from '@evkit/errors';
+import type { RecordHeaders } from '@evkit/envelope';
+import type { IncomingRecord, PublisherTransport } from '@evkit/transport';
+import { FailureRoutingError, RetryConfigError } from './errors';
+import { describeFailure, DLT_HEADERS, int32, int64, originalHeaders, readNumber, readText, RETRY_HEADERS } from './headers';
+
+export interface TopicNaming {
+  /** Default `<topic>.<group>.retry.<delayMs>`: retries belong to one group, not to every reader of the topic. */
+  retry(sourceTopic: string, groupId: string, delayMs: number): string;
+  /** Default `<topic>.<group>.dlq`: one dead-letter topic per source topic and group. */
+  deadLetter(sourceTopic: string, groupId: string): string;
+}
+
+export const DEFAULT_TOPIC_NAMING: TopicNaming = {
+  retry: (topic, groupId, delayMs) => `${topic}.${groupId}.retry.${delayMs}`,
+  deadLetter: (topic, groupId) => `${topic}.${groupId}.dlq`,
+};
+
+export interface FailureRoutingOptions {
+  /** Sends retry and dead-letter records as they are: key, value bytes and headers unchanged. */
+  publisher: PublisherTransport;
+  groupId: string;
+  /**
+   * `non-blocking` (default): a failed record moves to a retry topic and the partition goes on;
+   * this trades per-key order for availability. `blocking`: retried in place; order holds.
+   */
+  mode?: 'non-blocking' | 'blocking';
+  /** Attempts in all, the first included. Default 4. */
+  maxAttempts?: number;
+  /** Delay before each retry; the last repeats. Default 1 s, 10 s, 60 s. Non-blocking: one topic per distinct delay. */
+  delaysMs?: readonly number[];
+  /** Spread of each delay, as a fraction: 0.2 means ±20 %. Default 0.2. */
+  jitter?: number;
+  /** Blocking mode, after the last attempt: `dead-letter` (default) and go on, or `stop` the partition. */
+  whenExhausted?: 'dead-letter' | 'stop';
+  /** Default: an evkit error's own `retriable` flag; any other error is retriable. */
+  isRetriable?: (error: unknown) => boolean;
+  topicNaming?: TopicNaming;
+  /** Clock, for tests. */
+  now?: () => number;
+}
+
+export interface FailureRouting extends DeadLetterSink {
+  /** Retry or dead-letter a failed handler; place it outermost of your middleware. */
+  readonly middleware: Middleware;
+  /** The retry topics a consumer of `sourceTopics` must also read (non-blocking mode). */
+  retryTopics(sourceTopics: readonly string[]): string[];
+  readonly deadLetterTopic: (sourceTopic: string) => string;
+  /** When a retry record is due (the consumer's `deferUntil`). */
+  readonly deferUntil: (record: IncomingRecord) => number | undefined;
+  /** Consumer options with this routing wired in: retry topics, middleware, dead letters, delays. */
+  wire(options: ConsumerOptions): ConsumerOptions;
+}
+
+export function defaultIsRetriable(error: unknown): boolean {
+  return isEvkitError(error) ? error.retriable : true;
+}
+
+export function createFailureRouting(options: FailureRoutingOptions): FailureRouting {
+  if (options === null || typeof options !== 'object') throw new RetryConfigError('options are required');
+  if (!options.publisher || typeof options.publisher.send !== 'function') throw new RetryConfigError('publisher is required (a PublisherTransport)');
+  if (typeof options.groupId !== 'string' || options.groupId.length === 0) throw new RetryConfigError('groupId is required');
+  const mode = options.mode ?? 'non-blocking';
+  if (mode !== 'non-blocking' && mode !== 'blocking') throw new RetryConfigError(`mode must be non-blocking or blocking, got ${String(mode)}`);
+  const maxAttempts = options.maxAttempts ?? 4;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RetryConfigError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+  const delaysMs = options.delaysMs ?? [1000, 10_000, 60_000];
+  if (delaysMs.length === 0 || delaysMs.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new RetryConfigError('delaysMs must be a non-empty list of non-negative integers');
+  }
+  const jitter = options.jitter ?? 0.2;
+  if (!(jitter >= 0 && jitter < 1)) throw new RetryConfigError(`jitter must be in [0, 1), got ${jitter}`);
+  const whenExhausted = options.whenExhausted ?? 'dead-letter';
+  const isRetriable = options.isRetriable ?? defaultIsRetriable;
+  const naming = options.topicNaming ?? DEFAULT_TOPIC_NAMING;
+  const now = options.now ?? Date.now;
+  const { publisher, groupId } = options;
+  const deadLettered = metrics.getMeter('@evkit/retry').createCounter('evkit.dlq.records', { description: 'Records sent to a dead-letter topic' });
+  const retried = metrics.getMeter('@evkit/retry').createCounter('evkit.retry.records', { description: 'Records sent to a retry topic' });
+
+  const delayFor = (attempt: number) => delaysMs[Math.min(attempt - 1, delaysMs.length - 1)]!;
+  const jittered = (delay: number) => Math.round(delay * (1 + jitter * (2 * Math.random() - 1)));
+  /** Where the record first came from: a retry record remembers its source. */
+  const sourceOf = (record: IncomingRecord) => ({
+    topic: readText(record.headers, RETRY_HEADERS.originalTopic) ?? record.topic,
+    partition: readNumber(record.headers, RETRY_HEADERS.originalPartition) ?? record.partition,
+    offset: readText(record.headers, RETRY_HEADERS.originalOffset) ?? record.offset,
+    timestamp: readNumber(record.headers, RETRY_HEADERS.originalTimestamp) ?? record.timestamp,
+  });
+
+  const send = async (topic: string, record: IncomingRecord, headers: RecordHeaders, what: string) => {
+    try {
+      await publisher.send([{ topic, key: record.key, value: record.value, headers }]);
+    } catch (error) {
+      throw new FailureRoutingError(
+        `could not write ${record.topic}[${record.partition}]@${record.offset} to ${what} ${topic}; the source offset stays uncommitted`,
+        { cause: error, retriable: true },
+      );
+    }
+  };
+
+  const deadLetter = async (record: IncomingRecord, error: unknown, info: DeadLetterInfo): Promise<void> => {
+    const source = sourceOf(record);
+    const failure = describeFailure(error, isRetriable(error));
+    const lastFailureAt = now();
+    const firstFailureAt = info.firstFailureAt ?? readNumber(record.headers, RETRY_HEADERS.firstFailure) ?? lastFailureAt;
+    const headers: RecordHeaders = {
+      ...originalHeaders(record.headers),
+      [DLT_HEADERS.originalTopic]: source.topic,
+      [DLT_HEADERS.originalPartition]: int32(source.partition),
+      [DLT_HEADERS.originalOffset]: int64(source.offset),
+      [DLT_HEADERS.originalTimestamp]: int64(source.timestamp),
+      [DLT_HEADERS.originalTimestampType]: 'CREATE_TIME',
+      [DLT_HEADERS.originalConsumerGroup]: info.groupId,
+      [DLT_HEADERS.exceptionClass]: failure.errorClass,
+      [DLT_HEADERS.exceptionMessage]: failure.message,
+      ...(failure.stack === undefined ? {} : { [DLT_HEADERS.exceptionStacktrace]: failure.stack }),
+      ...(failure.code === undefined ? {} : { [DLT_HEADERS.errorCode]: failure.code }),
+      [DLT_HEADERS.retriable]: String(failure.retriable),
+      [DLT_HEADERS.handler]: info.handler ?? `(${info.reason})`,
+      [DLT_HEADERS.attempts]: String(info.attempts),
+      [DLT_HEADERS.firstFailure]: new Date(firstFailureAt).toISOString(),
+      [DLT_HEADERS.lastFailure]: new Date(lastFailureAt).toISOString(),
+    };
+    const topic = naming.deadLetter(source.topic, info.groupId);
+    await send(topic, record, headers, 'dead-letter topic');
+    deadLettered.add(1, { 'messaging.destination.name': source.topic, 'evkit.error_code': failure.code ?? failure.errorClass, 'evkit.dlq.reason': info.reason });
+  };
+
+  const toRetryTopic = async (record: IncomingRecord, attempt: number) => {
+    const source = sourceOf(record);
+    const delay = delayFor(attempt);
+    const headers: RecordHeaders = {
+      ...originalHeaders(record.headers),
+      [RETRY_HEADERS.attempt]: String(attempt),
+      [RETRY_HEADERS.notBefore]: String(now() + jittered(delay)),
+      [RETRY_HEADERS.originalTopic]: source.topic,
+      [RETRY_HEADERS.originalPartition]: String(source.partition),
+      [RETRY_HEADERS.originalOffset]: source.offset,
+      [RETRY_HEADERS.originalTimestamp]: String(source.timestamp),
+      [RETRY_HEADERS.firstFailure]: String(readNumber(record.headers, RETRY_HEADERS.firstFailure) ?? now()),
+    };
+    await send(naming.retry(source.topic, groupId, delay), record, headers, 'retry topic');
+    retried.add(1, { 'messaging.destination.name': source.topic, 'evkit.retry.attempt': attempt });
+  };
+
+  const nonBlocking: Middleware = (next) => async (event, context) => {
+    try {
+      await next(event, context);
+    } catch (error) {
+      const attempt = (readNumber(context.record.headers, RETRY_HEADERS.attempt) ?? 0) + 1;
+      if (isRetriable(error) && attempt < maxAttempts) {
+        context.logger.warn('handler failed: moved to a retry topic', { attempt, code: isEvkitError(error) ? error.code : undefined });
+        await toRetryTopic(context.record, attempt);
+      } else {
+        await deadLetter(context.record, error, { groupId: context.groupId, reason: 'handler', handler: event.type, attempts: attempt });
+        context.logger.error('handler failed for good: dead-lettered', { attempts: attempt, code: isEvkitError(error) ? error.code : undefined });
+      }
+    }
+  };
+
+  const blocking: Middleware = (next) => async (event, context) => {
+    let firstFailureAt: number | undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await next(event, context);
+        return;
+      } catch (error) {
+        firstFailureAt ??= now();
+        if (!isRetriable(error) || attempt >= maxAttempts) {
+          if (whenExhausted === 'stop') throw error;
+          await deadLetter(context.record, error, { groupId: context.groupId, reason: 'handler', handler: event.type, attempts: attempt, firstFailureAt });
+          context.logger.error('handler failed for good: dead-lettered', { attempts: attempt });
+          return;
+        }
+        context.logger.warn('handler failed: retrying in place', { attempt });
+        await abortableSleep(jittered(delayFor(attempt)), context.signal, error);
+      }
+    }
+  };
+
+  const routing: FailureRouting = {
+    middleware: mode === 'blocking' ? blocking : nonBlocking,
+    deadLetter,
+    retryTopics(sourceTopics) {
+      if (mode === 'blocking') return [];
+      const delays = [...new Set(delaysMs.slice(0, Math.max(0, maxAttempts - 1)))];
+      return sourceTopics.flatMap((topic) => delays.map((delay) => naming.retry(topic, groupId, delay)));
+    },
+    deadLetterTopic: (sourceTopic) => naming.deadLetter(sourceTopic, groupId),
+    deferUntil: (record) => readNumber(record.headers, RETRY_HEADERS.notBefore),
+    wire(consumerOptions) {
+      if (consumerOptions.groupId !== groupId) {
+        throw new RetryConfigError(`the consumer's group ${consumerOptions.groupId} is not this routing's group ${groupId}`);
+      }
+      const retryTopics = routing.retryTopics(consumerOptions.topics);
+      const deadLetterTopics = consumerOptions.topics.map(routing.deadLetterTopic);
+      return {
+        ...consumerOptions,
+        topics: [...consumerOptions.topics, ...retryTopics],
+        ensureTopics: [...(consumerOptions.ensureTopics ?? []), ...retryTopics, ...deadLetterTopics],
+        middleware: [routing.middleware, ...(consumerOptions.middleware ?? [])],
+        deadLetter: routing,
+        deferUntil: routing.deferUntil,
+      };
+    },
+  };
+  return routing;
+}
+
+/** Waits `ms`; if the consumer stops meanwhile, gives up with the handler's error (the record is redelivered). */
+function abortableSleep(ms: number, signal: AbortSignal, error: unknown): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(error instanceof Error ? error : new Error(String(error)));
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(error instanceof Error ? error : new Error(String(error)));
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

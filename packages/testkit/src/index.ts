@@ -1,0 +1,2 @@
+export { transportContract } from './contract';
+export type { ContractHarness, ContractOptions } from './contract';

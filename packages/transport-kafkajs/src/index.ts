@@ -1,0 +1,5 @@
+export { createKafkaJsPublisher } from './publisher';
+export type { KafkaJsPublisherOptions } from './publisher';
+export { createKafkaJsSubscriber } from './subscriber';
+export type { KafkaJsSubscriberOptions } from './subscriber';
+export type { KafkaJsClientOptions } from './client';

@@ -1,0 +1,111 @@
+import { Kafka, logLevel, type Message, type Producer, type ProducerBatch, type ProducerConfig } from 'kafkajs';
+import { TransportConnectError, TransportSendError, type OutgoingRecord } from '@evkit/transport';
+import { createKafkaJsPublisher, DEFAULT_SEND_RETRY } from './publisher';
+
+// A fake producer that partitions like KafkaJS (through the partitioner the publisher installs)
+// and answers with one base offset per partition, as a produce response does.
+
+function fakeKafka(partitions: number, baseOffset: (topic: string, partition: number) => number | bigint) {
+  const kafka = new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING });
+  let config: ProducerConfig | undefined;
+  const producer = {
+    connect: jest.fn(() => Promise.resolve()),
+    disconnect: jest.fn(() => Promise.resolve()),
+    sendBatch: jest.fn(({ topicMessages = [] }: ProducerBatch) => {
+      const partitioner = config!.createPartitioner!();
+      const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+      const touched = new Set<string>();
+      for (const { topic, messages } of topicMessages) {
+        for (const message of messages) touched.add(`${topic}|${partitioner({ topic, partitionMetadata, message })}`);
+      }
+      return Promise.resolve(
+        [...touched].map((entry) => {
+          const [topicName, partition] = entry.split('|') as [string, string];
+          return { topicName, partition: Number(partition), errorCode: 0, baseOffset: String(baseOffset(topicName, Number(partition))) };
+        }),
+      );
+    }),
+  };
+  jest.spyOn(kafka, 'producer').mockImplementation((producerConfig) => {
+    config = producerConfig;
+    return producer as unknown as Producer;
+  });
+  return { kafka, producer, config: () => config! };
+}
+
+const record = (topic: string, key: string | null, value: string): OutgoingRecord => ({ topic, key, value: Buffer.from(value), headers: {} });
+
+describe('createKafkaJsPublisher', () => {
+  it('configures an idempotent acks=all producer with one request in flight and bounded retries', async () => {
+    const fake = fakeKafka(3, () => 0);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    expect(fake.config()).toMatchObject({ idempotent: true, maxInFlightRequests: 1, retry: DEFAULT_SEND_RETRY });
+    await publisher.send([record('t', 'k', 'v')]);
+    expect(fake.producer.sendBatch).toHaveBeenCalledWith(expect.objectContaining({ acks: -1 }));
+  });
+
+  it('connects on the first send, groups records by topic in one request and maps offsets back to input order', async () => {
+    const fake = fakeKafka(2, (topic, partition) => (topic === 'a' ? 100 : 0) + partition * 10);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    // customer-0 and customer-3 hash to different partitions of 2 (checked against murmur2).
+    const records = [record('a', 'customer-0', '1'), record('b', 'customer-0', '2'), record('a', 'customer-3', '3'), record('a', 'customer-0', '4'), record('b', 'customer-0', '5')];
+    const positions = await publisher.send(records);
+    expect(fake.producer.connect).toHaveBeenCalledTimes(1);
+    expect(fake.producer.sendBatch).toHaveBeenCalledTimes(1);
+    const { topicMessages } = fake.producer.sendBatch.mock.calls[0]![0];
+    expect(topicMessages!.map((t) => [t.topic, t.messages.map((m: Message) => String(m.value))])).toEqual([
+      ['a', ['1', '3', '4']],
+      ['b', ['2', '5']],
+    ]);
+    const p0 = positions[0]!.partition;
+    const p3 = positions[2]!.partition;
+    expect(p0).not.toBe(p3);
+    expect(positions).toEqual([
+      { topic: 'a', partition: p0, offset: String(100 + p0 * 10) },
+      { topic: 'b', partition: p0, offset: String(p0 * 10) },
+      { topic: 'a', partition: p3, offset: String(100 + p3 * 10) },
+      { topic: 'a', partition: p0, offset: String(100 + p0 * 10 + 1) },
+      { topic: 'b', partition: p0, offset: String(p0 * 10 + 1) },
+    ]);
+  });
+
+  it('keeps 64-bit offsets exact', async () => {
+    const fake = fakeKafka(1, () => 9007199254740993n);
+    const positions = await createKafkaJsPublisher({ kafka: fake.kafka }).send([record('t', 'k', '1'), record('t', 'k', '2')]);
+    expect(positions.map((p) => p.offset)).toEqual(['9007199254740993', '9007199254740994']);
+  });
+
+  it('turns KafkaJS failures into TransportSendError with retriable from the cause', async () => {
+    const fake = fakeKafka(1, () => 0);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    const exhausted = Object.assign(new Error('retries exhausted'), { name: 'KafkaJSNumberOfRetriesExceeded', retriable: false });
+    fake.producer.sendBatch.mockRejectedValueOnce(exhausted);
+    await expect(publisher.send([record('t', 'k', 'v')])).rejects.toMatchObject({ constructor: TransportSendError, retriable: true, cause: exhausted });
+    const tooLarge = Object.assign(new Error('too large'), { name: 'KafkaJSProtocolError', type: 'MESSAGE_TOO_LARGE', retriable: false });
+    fake.producer.sendBatch.mockRejectedValueOnce(tooLarge);
+    await expect(publisher.send([record('t', 'k', 'v')])).rejects.toMatchObject({ constructor: TransportSendError, retriable: false });
+  });
+
+  it('reports a failed connection as TransportConnectError from connect and TransportSendError from send', async () => {
+    const fake = fakeKafka(1, () => 0);
+    const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
+    fake.producer.connect.mockRejectedValueOnce(refused).mockRejectedValueOnce(refused);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    await expect(publisher.connect()).rejects.toMatchObject({ constructor: TransportConnectError, retriable: true });
+    await expect(publisher.send([record('t', 'k', 'v')])).rejects.toMatchObject({
+      constructor: TransportSendError,
+      retriable: true,
+      cause: expect.any(TransportConnectError) as unknown,
+    });
+  });
+
+  it('waits for sends in flight before disconnecting', async () => {
+    const fake = fakeKafka(1, () => 0);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    const sending = publisher.send([record('t', 'k', 'v')]);
+    await publisher.disconnect();
+    expect(fake.producer.disconnect).toHaveBeenCalled();
+    await expect(sending).resolves.toHaveLength(1);
+    expect(fake.producer.disconnect.mock.invocationCallOrder[0]).toBeGreaterThan(fake.producer.sendBatch.mock.invocationCallOrder[0]!);
+  });
+});

@@ -1,0 +1,26 @@
+export type {
+  IncomingRecord,
+  OutgoingRecord,
+  PartitionBatch,
+  PartitionOffsets,
+  PublisherTransport,
+  RecordPosition,
+  SubscribeOptions,
+  SubscriberErrorListener,
+  SubscriberTransport,
+  TopicPartition,
+} from './transport';
+export { murmur2, partitionForKey, toPositive } from './murmur2';
+export { createInMemoryBroker } from './in-memory';
+export type { InMemoryBroker, InMemoryBrokerOptions, InMemorySubscriber, InMemorySubscriberOptions, InMemoryTopic } from './in-memory';
+export { validateSubscribeOptions } from './subscribe-options';
+export {
+  BatchHandlerError,
+  ConsumerCrashError,
+  TransportCommitError,
+  TransportConfigError,
+  TransportConnectError,
+  TransportOffsetsError,
+  TransportSendError,
+  TransportStateError,
+} from './errors';
