@@ -76,7 +76,8 @@ export const KNOWN_ATTRIBUTES = [
 
 export type KnownAttribute = (typeof KNOWN_ATTRIBUTES)[number];
 
-const KNOWN = new Set<string>(KNOWN_ATTRIBUTES);
+/** KNOWN_ATTRIBUTES as a set (package-internal). */
+export const KNOWN = new Set<string>(KNOWN_ATTRIBUTES);
 const INIT_KEYS = new Set<string>([...KNOWN_ATTRIBUTES, 'extensions', 'data']);
 
 // CloudEvents 1.0.2, "Attribute Naming Convention": lower-case ASCII letters and digits, at most
@@ -110,67 +111,93 @@ export function createEvent<T>(init: CloudEventInit<T>): CloudEvent<T> {
 export function validateEvent<T>(
   candidate: Omit<CloudEventInit<T>, 'specversion'> & { id: string; specversion: string },
 ): CloudEvent<T> {
+  const event = checkedAttributes(candidate);
+  event.data = candidate.data;
+  return Object.freeze(event) as unknown as CloudEvent<T>;
+}
+
+/** validateEvent for an event read without its data (the Kafka binding: the codec adds it). */
+export function validateAttributes(
+  candidate: Omit<CloudEventInit, 'specversion' | 'data'> & { id: string; specversion: string },
+): CloudEventAttributes {
+  return Object.freeze(checkedAttributes(candidate)) as unknown as CloudEventAttributes;
+}
+
+/**
+ * The attributes of `candidate`, checked, as a new object (present ones only, in
+ * KNOWN_ATTRIBUTES order). Every consumed record and published event goes through here, so the
+ * checks read each attribute by name once rather than looping with computed keys.
+ */
+function checkedAttributes(candidate: object): Record<string, unknown> {
   for (const key of Object.keys(candidate)) {
     if (!INIT_KEYS.has(key)) {
       throw new InvalidEventError(key, 'is not a CloudEvent attribute; put extensions under `extensions`');
     }
   }
-  requireNonEmpty(candidate, 'id');
-  requireNonEmpty(candidate, 'source');
-  if (/\s/.test(candidate.source)) throw new InvalidEventError('source', 'must be a URI-reference (no white space)');
-  if (candidate.specversion !== SPEC_VERSION) {
-    throw new InvalidEventError('specversion', `must be "${SPEC_VERSION}", got ${JSON.stringify(candidate.specversion)}`);
+  const c = candidate as Partial<Record<KnownAttribute | 'extensions', unknown>>;
+  requireText('id', c.id);
+  const source = requireText('source', c.source);
+  if (/\s/.test(source)) throw new InvalidEventError('source', 'must be a URI-reference (no white space)');
+  if (c.specversion !== SPEC_VERSION) {
+    throw new InvalidEventError('specversion', `must be "${SPEC_VERSION}", got ${JSON.stringify(c.specversion)}`);
   }
-  requireNonEmpty(candidate, 'type');
-  for (const name of ['subject', 'correlationid', 'causationid', 'partitionkey', 'tracestate'] as const) {
-    optionalNonEmpty(candidate, name);
+  requireText('type', c.type);
+  optionalText('subject', c.subject);
+  optionalText('correlationid', c.correlationid);
+  optionalText('causationid', c.causationid);
+  optionalText('partitionkey', c.partitionkey);
+  optionalText('tracestate', c.tracestate);
+  const time = optionalText('time', c.time);
+  if (time !== undefined && !isRfc3339(time)) {
+    throw new InvalidEventError('time', `must be an RFC 3339 timestamp, got ${JSON.stringify(time)}`);
   }
-  if (optionalNonEmpty(candidate, 'time') && !isRfc3339(candidate.time as string)) {
-    throw new InvalidEventError('time', `must be an RFC 3339 timestamp, got ${JSON.stringify(candidate.time)}`);
+  const datacontenttype = optionalText('datacontenttype', c.datacontenttype);
+  if (datacontenttype !== undefined && !MEDIA_TYPE.test(datacontenttype)) {
+    throw new InvalidEventError('datacontenttype', `must be an RFC 2046 media type, got ${JSON.stringify(datacontenttype)}`);
   }
-  if (optionalNonEmpty(candidate, 'datacontenttype') && !MEDIA_TYPE.test(candidate.datacontenttype!)) {
-    throw new InvalidEventError('datacontenttype', `must be an RFC 2046 media type, got ${JSON.stringify(candidate.datacontenttype)}`);
+  const dataschema = optionalText('dataschema', c.dataschema);
+  if (dataschema !== undefined && !ABSOLUTE_URI.test(dataschema)) {
+    throw new InvalidEventError('dataschema', `must be an absolute URI, got ${JSON.stringify(dataschema)}`);
   }
-  if (optionalNonEmpty(candidate, 'dataschema') && !ABSOLUTE_URI.test(candidate.dataschema!)) {
-    throw new InvalidEventError('dataschema', `must be an absolute URI, got ${JSON.stringify(candidate.dataschema)}`);
+  const traceparent = optionalText('traceparent', c.traceparent);
+  if (traceparent !== undefined && !isTraceparent(traceparent)) {
+    throw new InvalidEventError('traceparent', `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(traceparent)}`);
   }
-  if (optionalNonEmpty(candidate, 'traceparent') && !isTraceparent(candidate.traceparent!)) {
-    throw new InvalidEventError('traceparent', `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(candidate.traceparent)}`);
-  }
-  const extensions = validateExtensions(candidate.extensions);
+  const extensions = validateExtensions(c.extensions);
 
   const event: Record<string, unknown> = {};
   for (const name of KNOWN_ATTRIBUTES) {
-    const value = candidate[name];
+    const value = c[name];
     if (value !== undefined) event[name] = value;
   }
   event.extensions = extensions;
-  event.data = candidate.data;
-  return Object.freeze(event) as unknown as CloudEvent<T>;
+  return event;
 }
 
-function requireNonEmpty(candidate: object, name: KnownAttribute): void {
-  const value = (candidate as Record<string, unknown>)[name];
+/** `value` as a required, non-empty string. */
+function requireText(name: KnownAttribute, value: unknown): string {
   if (value === undefined || value === null) throw new InvalidEventError(name, 'is required');
   if (typeof value !== 'string') throw new InvalidEventError(name, `must be a string, got ${typeof value}`);
   if (value.length === 0) throw new InvalidEventError(name, 'must not be empty');
+  return value;
 }
 
-/** True when present (and then valid as a non-empty string). */
-function optionalNonEmpty(candidate: object, name: KnownAttribute): boolean {
-  const value = (candidate as Record<string, unknown>)[name];
-  if (value === undefined) return false;
-  requireNonEmpty(candidate, name);
-  return true;
+/** `value` when present (and then a non-empty string), else undefined. */
+function optionalText(name: KnownAttribute, value: unknown): string | undefined {
+  return value === undefined ? undefined : requireText(name, value);
 }
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 function isRfc3339(value: string): boolean {
   const match = RFC3339.exec(value);
   if (!match) return false;
-  const [, year, month, day, hour, minute, second] = match.map(Number);
-  if (month! < 1 || month! > 12 || hour! > 23 || minute! > 59 || second! > 60) return false;
-  const daysInMonth = new Date(Date.UTC(year!, month, 0)).getUTCDate();
-  return day! >= 1 && day! <= daysInMonth;
+  const year = Number(match[1]);
+  const month = Number(match[2]);
+  const day = Number(match[3]);
+  if (month < 1 || month > 12 || Number(match[4]) > 23 || Number(match[5]) > 59 || Number(match[6]) > 60) return false;
+  const leap = month === 2 && year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day >= 1 && day <= DAYS_IN_MONTH[month - 1]! + (leap ? 1 : 0);
 }
 
 function isTraceparent(value: string): boolean {
@@ -180,8 +207,10 @@ function isTraceparent(value: string): boolean {
   return version !== 'ff' && !/^0+$/.test(traceId!) && !/^0+$/.test(parentId!);
 }
 
+const NO_EXTENSIONS: Readonly<Record<string, string>> = Object.freeze({});
+
 function validateExtensions(extensions: unknown): Readonly<Record<string, string>> {
-  if (extensions === undefined) return Object.freeze({});
+  if (extensions === undefined) return NO_EXTENSIONS;
   if (extensions === null || typeof extensions !== 'object' || Array.isArray(extensions)) {
     throw new InvalidEventError('extensions', 'must be an object of string values');
   }

@@ -1,5 +1,5 @@
 import { InvalidEventError, MalformedRecordError } from './errors';
-import { KNOWN_ATTRIBUTES, validateEvent, type CloudEvent, type CloudEventAttributes } from './event';
+import { KNOWN, KNOWN_ATTRIBUTES, validateAttributes, type CloudEvent, type CloudEventAttributes } from './event';
 
 // The CloudEvents Kafka protocol binding 1.0.2. Binary mode: each attribute is a `ce_<name>`
 // header (UTF-8), `datacontenttype` is the `content-type` header, the value is the data, and the
@@ -52,13 +52,12 @@ export function bindingModeOf(headers: RecordHeaders): BindingMode {
 export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): CloudEventAttributes {
   const attributes: Record<string, unknown> = {};
   const extensions: Record<string, string> = {};
-  const known = new Set<string>(KNOWN_ATTRIBUTES);
   for (const header of Object.keys(record.headers)) {
     if (!header.startsWith(CE_HEADER_PREFIX)) continue;
     const name = header.slice(CE_HEADER_PREFIX.length);
     const text = headerText(record.headers, header);
     if (text === undefined) continue;
-    if (known.has(name)) attributes[name] = text;
+    if (KNOWN.has(name)) attributes[name] = text;
     else extensions[name] = text;
   }
   if (attributes.specversion === undefined) {
@@ -79,13 +78,9 @@ export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): 
     attributes.partitionkey = record.key.toString();
   }
   try {
-    // Validated with no data, then returned without it: the codec adds the data.
-    const { data: _unused, ...validated } = validateEvent({
-      ...(attributes as { id: string; specversion: string; source: string; type: string }),
-      extensions,
-      data: undefined,
-    });
-    return validated;
+    // The codec adds the data.
+    attributes.extensions = extensions;
+    return validateAttributes(attributes as { id: string; specversion: string; source: string; type: string });
   } catch (error) {
     if (error instanceof InvalidEventError) {
       const header = error.attribute === 'datacontenttype' ? CONTENT_TYPE_HEADER : CE_HEADER_PREFIX + error.attribute;
