@@ -13,7 +13,7 @@ export interface Settings {
   latencyRecords: number;
   /** Records in the pre-filled topic each consumer run reads. */
   consumerRecords: number;
-  /** Records per run with PostgreSQL dedupe (slower: one transaction per record). */
+  /** Records per run of the PostgreSQL dedupe scenario. */
   pgDedupeRecords: number;
   /** Events through producer and consumer in the soak. */
   soakEvents: number;
@@ -59,7 +59,7 @@ export function settingsFor(mode: Mode): Settings {
     producerRecords: 100_000,
     latencyRecords: 2_000,
     consumerRecords: 100_000,
-    pgDedupeRecords: 10_000,
+    pgDedupeRecords: 50_000,
     soakEvents: 1_000_000,
     outboxRate: 1_000,
     outboxSeconds: 10,

@@ -1,6 +1,5 @@
 import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { Pool } from 'pg';
-import { createAvroCodec, type AvroCodec } from '@evkit/codec';
+import { createAvroCodec } from '@evkit/codec';
 import { createConsumer, type ConsumerOptions } from '@evkit/consumer';
 import { createMemoryIdempotencyStore, createPostgresIdempotencyStore, type IdempotencyStore } from '@evkit/idempotency';
 import { createFailureRouting } from '@evkit/retry';
@@ -8,7 +7,6 @@ import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transpor
 import { EVENT_TYPE } from '../fixture';
 import { measurement, type ConsumeRun, type ConsumerVariantId, type Endpoints, type Measurement } from '../harness/protocol';
 import { loadConfluentKafka, loadConfluentSchemaRegistry } from '../optional-deps';
-import { createBatchedDedupeConsumer } from '../prototypes/batched-dedupe';
 import { KAFKAJS_LOG_LEVEL, kafkaJsClient } from './kafkajs';
 import { Progress } from './progress';
 
@@ -26,12 +24,11 @@ export const CONSUMER_VARIANTS: Record<ConsumerVariantId, { label: string; what:
   'evkit-consumer': { label: 'evkit consumer', what: '@evkit/consumer: decode, envelope, routing, spans, no-op handler' },
   'evkit-dedupe-memory': { label: 'evkit consumer + memory dedupe', what: 'as above + in-memory idempotency store' },
   'evkit-retry-armed': { label: 'evkit + memory dedupe + retry/DLQ armed', what: 'as above + @evkit/retry failure routing wired (3 retry topics, DLQ), idle' },
-  'evkit-dedupe-pg': { label: 'evkit consumer + PostgreSQL dedupe', what: '@evkit/consumer + PostgreSQL store: one transaction per record' },
-  'evkit-dedupe-pg-retry-armed': { label: 'evkit + PostgreSQL dedupe + retry/DLQ armed', what: 'as above + @evkit/retry failure routing wired, idle' },
-  'prototype-batched-pg': {
-    label: 'prototype: batched PostgreSQL dedupe',
-    what: 'bench/src/prototypes/batched-dedupe.ts: evkit subscriber + codec, one transaction and one multi-row INSERT per Kafka batch',
+  'evkit-dedupe-pg': {
+    label: 'evkit consumer + PostgreSQL dedupe',
+    what: '@evkit/consumer + PostgreSQL store, `dedupeBatching`: one transaction and one multi-row INSERT per partition batch',
   },
+  'evkit-dedupe-pg-retry-armed': { label: 'evkit + PostgreSQL dedupe + retry/DLQ armed', what: 'as above + @evkit/retry failure routing wired, idle' },
 };
 
 /** Fetch settings of evkit's subscriber, given to raw KafkaJS too. */
@@ -60,10 +57,13 @@ export function createConsumerClient(variant: ConsumerVariantId, endpoints: Endp
     case 'evkit-dedupe-pg':
     case 'evkit-dedupe-pg-retry-armed': {
       const store = createPostgresIdempotencyStore({ connectionString: endpoints.postgresUrl, table: dedupeTable });
-      return evkitConsumer(endpoints, { store: () => store, retryArmed: variant === 'evkit-dedupe-pg-retry-armed', close: () => store.close() });
+      return evkitConsumer(endpoints, {
+        store: () => store,
+        dedupeBatching: true,
+        retryArmed: variant === 'evkit-dedupe-pg-retry-armed',
+        close: () => store.close(),
+      });
     }
-    case 'prototype-batched-pg':
-      return batchedDedupe(endpoints, dedupeTable);
   }
 }
 
@@ -152,6 +152,8 @@ function evkitSubscriber(endpoints: Endpoints): ConsumerClient {
 interface EvkitLayers {
   /** The idempotency store of a run; none: no dedupe. */
   store?: () => IdempotencyStore;
+  /** The consumer's `dedupeBatching` (a store that batches). */
+  dedupeBatching?: boolean;
   /** Wire @evkit/retry's failure routing (retry topics, DLQ, middleware), which stays idle. */
   retryArmed?: boolean;
   close?: () => Promise<void>;
@@ -171,7 +173,7 @@ function evkitConsumer(endpoints: Endpoints, layers: EvkitLayers): ConsumerClien
         codec,
         kafka,
         fromBeginning: true,
-        ...(layers.store ? { idempotency: layers.store() } : {}),
+        ...(layers.store ? { idempotency: layers.store(), dedupeBatching: layers.dedupeBatching ?? false } : {}),
       };
       if (publisher) options = createFailureRouting({ publisher, groupId }).wire(options);
       const consumer = createConsumer(options).on(EVENT_TYPE, progress.handler);
@@ -184,29 +186,5 @@ function evkitConsumer(endpoints: Endpoints, layers: EvkitLayers): ConsumerClien
       await publisher?.disconnect();
       await layers.close?.();
     },
-  };
-}
-
-function batchedDedupe(endpoints: Endpoints, table: string): ConsumerClient {
-  const codec: AvroCodec = createAvroCodec({ registry: { url: endpoints.registryUrl } });
-  const pool = new Pool({ connectionString: endpoints.postgresUrl, max: 10 });
-  return {
-    async consume({ topic, groupId, expected }) {
-      const progress = new Progress(expected);
-      const consumer = createBatchedDedupeConsumer({
-        kafka: { brokers: endpoints.brokers, clientId: 'bench-prototype', logLevel: KAFKAJS_LOG_LEVEL },
-        codec,
-        pool,
-        table,
-        groupId,
-        topics: [topic],
-        handler: progress.handler,
-      });
-      await consumer.start();
-      const { records, elapsedMs } = await progress.done;
-      await consumer.stop();
-      return measurement(records, elapsedMs);
-    },
-    close: () => pool.end(),
   };
 }

@@ -17,8 +17,7 @@ export type ConsumerVariantId =
   | 'evkit-dedupe-memory'
   | 'evkit-retry-armed'
   | 'evkit-dedupe-pg'
-  | 'evkit-dedupe-pg-retry-armed'
-  | 'prototype-batched-pg';
+  | 'evkit-dedupe-pg-retry-armed';
 
 /** What a worker process is for; it builds its client from this once, then serves runs. */
 export type WorkerSpec =

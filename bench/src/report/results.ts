@@ -66,7 +66,6 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): TargetRes
   ratioTarget('consumer-throughput', 'evkit-consumer', 'kafkajs-decode', 2, 'evkit consumer vs KafkaJS + decode()');
   ratioTarget('consumer-throughput', 'evkit-consumer', 'confluent', 1, 'evkit consumer vs Confluent client + deserializer', true);
   ratioTarget('consumer-pg-dedupe', 'evkit-dedupe-pg', 'kafkajs-raw', 0.5, 'evkit consumer + PostgreSQL dedupe vs raw KafkaJS');
-  ratioTarget('consumer-pg-dedupe', 'prototype-batched-pg', 'kafkajs-raw', 0.5, 'prototype batched PostgreSQL dedupe vs raw KafkaJS');
   const outbox = byId('outbox-latency');
   for (const variant of outbox?.variants ?? []) {
     const p99 = latencyOf(variant, 'p99Ms')?.median;

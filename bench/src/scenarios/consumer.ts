@@ -36,9 +36,9 @@ export const consumerPgDedupe = (ctx: ScenarioContext): Promise<ScenarioResult> 
     id: 'consumer-pg-dedupe',
     title: 'Consumer throughput with PostgreSQL dedupe',
     records: ctx.settings.pgDedupeRecords,
-    variants: ['kafkajs-raw', 'evkit-consumer', 'evkit-dedupe-pg', 'evkit-dedupe-pg-retry-armed', 'prototype-batched-pg'],
+    variants: ['kafkajs-raw', 'evkit-consumer', 'evkit-dedupe-pg', 'evkit-dedupe-pg-retry-armed'],
     java: false,
-    profiled: ['evkit-dedupe-pg', 'prototype-batched-pg'],
+    profiled: ['evkit-dedupe-pg'],
     truncateDedupe: true,
   });
 

@@ -1,9 +1,10 @@
 import { createAvroCodec, createInMemoryRegistry } from '@evkit/codec';
 import { correlationFor, createEvent, type CloudEvent } from '@evkit/envelope';
-import { createMemoryIdempotencyStore } from '@evkit/idempotency';
+import { createMemoryIdempotencyStore, type BatchingIdempotencyStore } from '@evkit/idempotency';
 import type { Logger } from '@evkit/telemetry';
 import { createInMemoryBroker, type InMemoryBroker } from '@evkit/transport';
 import { createConsumer, type ConsumerOptions } from './consumer';
+import { ConsumerConfigError } from './errors';
 import type { EventHandler } from './handler';
 
 const orderPlaced = {
@@ -269,3 +270,126 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/**
+ * A batching store double: rows become durable at commit only, as in PostgreSQL. `log` records
+ * begin (claimed ids) and commit (ids committed) per batch.
+ */
+function batchingStore(options: { failCommits?: number } = {}) {
+  const rows = new Set<string>();
+  const log: string[] = [];
+  let commitFailures = options.failCommits ?? 0;
+  const store: BatchingIdempotencyStore<undefined> = {
+    runOnce: () => Promise.reject(new Error('the per-record path must not be used')),
+    deleteOlderThan: () => Promise.resolve(0),
+    close: () => Promise.resolve(),
+    beginBatch(_group, eventIds) {
+      log.push(`begin ${eventIds.length}`);
+      const pending = new Set<string>();
+      return Promise.resolve({
+        async runOnce(_consumerGroup, eventId, work) {
+          if (rows.has(eventId) || pending.has(eventId)) return { duplicate: true as const };
+          const result = await work(undefined);
+          pending.add(eventId);
+          return { duplicate: false as const, result };
+        },
+        commit() {
+          if (commitFailures > 0) {
+            commitFailures -= 1;
+            log.push('commit failed');
+            return Promise.reject(new Error('COMMIT failed'));
+          }
+          log.push(`commit ${pending.size}`);
+          for (const id of pending) rows.add(id);
+          return Promise.resolve();
+        },
+      });
+    },
+  };
+  return { store, rows, log };
+}
+
+describe('consumer with dedupeBatching', () => {
+  it('validates the option at the edge', () => {
+    const h = harness();
+    expect(() => h.consumer({ dedupeBatching: 'yes' as never, idempotency: batchingStore().store })).toThrow(ConsumerConfigError);
+    expect(() => h.consumer({ dedupeBatching: true })).toThrow(/needs an idempotency store that batches/);
+    expect(() => h.consumer({ dedupeBatching: true, idempotency: createMemoryIdempotencyStore() })).toThrow(ConsumerConfigError);
+    expect(() => h.consumer({ dedupeBatching: true, idempotency: batchingStore().store, keyConcurrency: 4 })).toThrow(/keyConcurrency/);
+    expect(() => h.consumer({ dedupeBatching: true, idempotency: batchingStore().store, keyConcurrency: 1 })).not.toThrow();
+  });
+
+  it('dedupes a partition batch in one transaction, in offset order, duplicates within and across batches absorbed', async () => {
+    const h = harness();
+    const { store, log } = batchingStore();
+    const events = await h.publish(Array.from({ length: 12 }, (_, i) => ({ key: `o-${i % 4}`, seq: i })));
+    // Each event once more, in the same partition (same key): within the batch and, later, in another one.
+    await h.publish(events.map((e, i) => ({ key: `o-${i % 4}`, seq: i, id: e.id })));
+    const seen = new Map<string, number[]>();
+    let duplicates = 0;
+    const consumer = h
+      .consumer({
+        idempotency: store,
+        dedupeBatching: true,
+        middleware: [(next) => async (event, context) => {
+          await next(event, context);
+          if (context.duplicate) duplicates += 1;
+        }],
+      })
+      .on<OrderData>(ORDER_PLACED, async (event) => {
+        seen.set(event.data.orderId, [...(seen.get(event.data.orderId) ?? []), event.data.seq]);
+      });
+    await consumer.start();
+    await h.broker.idle();
+    await h.publish(events.slice(0, 4).map((e, i) => ({ key: `o-${i % 4}`, seq: i, id: e.id })));
+    await h.broker.idle();
+    await consumer.stop();
+    expect([...seen.values()].flat().sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    for (const seqs of seen.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b)); // per-key order
+    expect(duplicates).toBe(16);
+    expect(log.filter((l) => l.startsWith('begin')).length).toBe(log.filter((l) => l.startsWith('commit')).length);
+    expect((await consumer.lag()).every((p) => p.offsetLag === 0)).toBe(true);
+  });
+
+  it('commits the records before a failed one, redelivers from it, and applies each effect once', async () => {
+    const h = harness();
+    const { store, log } = batchingStore();
+    await h.publish(Array.from({ length: 6 }, (_, i) => ({ key: 'o-1', seq: i })));
+    const effects: number[] = [];
+    let failures = 0;
+    const consumer = h
+      .consumer({ idempotency: store, dedupeBatching: true, failureBackoff: { initialMs: 5, maxMs: 5 } })
+      .on<OrderData>(ORDER_PLACED, async (event) => {
+        if (event.data.seq === 3 && failures === 0) {
+          failures += 1;
+          throw new Error('transient');
+        }
+        effects.push(event.data.seq);
+      });
+    await consumer.start();
+    await h.broker.idle();
+    await consumer.stop();
+    expect(effects).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(log).toEqual(['begin 6', 'commit 3', 'begin 3', 'commit 3']);
+  });
+
+  it('marks nothing done when the transaction fails to commit: the whole run is delivered again', async () => {
+    const h = harness();
+    const { store, rows, log } = batchingStore({ failCommits: 1 });
+    await h.publish(Array.from({ length: 4 }, (_, i) => ({ key: 'o-1', seq: i })));
+    const attempts: number[] = [];
+    const errors: unknown[] = [];
+    const consumer = h
+      .consumer({ idempotency: store, dedupeBatching: true, failureBackoff: { initialMs: 5, maxMs: 5 }, onError: (e) => errors.push(e) })
+      .on<OrderData>(ORDER_PLACED, async (event) => void attempts.push(event.data.seq));
+    await consumer.start();
+    await h.broker.idle();
+    await consumer.stop();
+    expect(errors).toEqual([expect.objectContaining({ message: 'COMMIT failed' })]);
+    // Rolled back in the database, so run again (the handler's DB work went with it).
+    expect(attempts).toEqual([0, 1, 2, 3, 0, 1, 2, 3]);
+    expect(rows.size).toBe(4);
+    expect(log).toEqual(['begin 4', 'commit failed', 'begin 4', 'commit 4']);
+    expect((await consumer.lag()).every((p) => p.offsetLag === 0)).toBe(true);
+  });
+});

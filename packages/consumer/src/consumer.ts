@@ -7,6 +7,7 @@ import type { IdempotencyStore } from '@evkit/idempotency';
 import { childLogger, eventLogFields, withConsumerSpan, type Logger } from '@evkit/telemetry';
 import type { IncomingRecord, PartitionBatch, SubscriberTransport } from '@evkit/transport';
 import { createKafkaJsSubscriber, type KafkaJsSubscriberOptions } from '@evkit/transport-kafkajs';
+import { BatchTransaction, canBatch, type ClaimableRecord } from './batch-transaction';
 import { ConsumerConfigError, UnknownEventTypeError } from './errors';
 import { compose, type DeadLetterSink, type EventHandler, type HandlerContext, type Middleware } from './handler';
 import { dedupe, timeout } from './middleware';
@@ -28,6 +29,14 @@ export interface ConsumerOptions {
   kafka?: KafkaJsSubscriberOptions;
   /** Makes handlers idempotent (the dedupe middleware, innermost). */
   idempotency?: IdempotencyStore;
+  /**
+   * Dedupe per Kafka batch instead of per record, with a store that can (the PostgreSQL store):
+   * one transaction per partition batch, one statement claiming its event ids, a SAVEPOINT per
+   * record whose handler uses the transaction, one COMMIT, then the offset. A partition's records
+   * then run one after another (`keyConcurrency` must stay 1); partitions still run at once.
+   * Default false.
+   */
+  dedupeBatching?: boolean;
   /** Around every handler, first listed outermost, inside tracing and timeout, outside dedupe. */
   middleware?: readonly Middleware[];
   /**
@@ -132,6 +141,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   }
   if (unknownPolicy === 'dead-letter' && !options.deadLetter) throw new ConsumerConfigError('unknownEventTypes: dead-letter needs the deadLetter option');
   const keyConcurrency = positiveInteger(options.keyConcurrency, 1, 'keyConcurrency');
+  if (options.dedupeBatching !== undefined && typeof options.dedupeBatching !== 'boolean') throw new ConsumerConfigError('dedupeBatching must be a boolean');
+  const batchingStore = options.dedupeBatching && canBatch(options.idempotency) ? options.idempotency : undefined;
+  if (options.dedupeBatching && !batchingStore) {
+    throw new ConsumerConfigError('dedupeBatching needs an idempotency store that batches (createPostgresIdempotencyStore)');
+  }
+  if (batchingStore && keyConcurrency > 1) {
+    throw new ConsumerConfigError("keyConcurrency cannot exceed 1 with dedupeBatching: a partition's records run one after another in its transaction");
+  }
   const slots = new Semaphore(positiveInteger(options.maxInFlight, 64, 'maxInFlight'));
   const commitIntervalMs = options.commitIntervalMs ?? 1000;
   const backoffInitial = options.failureBackoff?.initialMs ?? 200;
@@ -164,7 +181,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     return (schemaId === undefined ? undefined : forType.bySchemaId.get(schemaId)) ?? forType.any;
   };
 
-  const decode = async (record: IncomingRecord): Promise<{ decoded: DecodedRecord<unknown>; route: Route | undefined }> => {
+  type Decoded = { decoded: DecodedRecord<unknown>; route: Route | undefined };
+  const decode = async (record: IncomingRecord): Promise<Decoded> => {
     // Binary mode names the type in a header: pick the reader schema before decoding the value.
     const typeHeader = bindingModeOf(record.headers) === 'binary' ? headerText(record.headers, 'ce_type') : undefined;
     const schemaId = record.value && record.value.length >= 5 && record.value[0] === 0 ? record.value.readInt32BE(1) : undefined;
@@ -177,13 +195,34 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     return { decoded, route };
   };
 
-  const chainFor = (handler: EventHandler, abort: (reason: Error) => void): EventHandler => {
+  type Dedupe = Pick<IdempotencyStore, 'runOnce'> | undefined;
+  const chainFor = (handler: EventHandler, abort: (reason: Error) => void, idempotency: Dedupe): EventHandler => {
     const layers: Middleware[] = [];
     if (options.handlerTimeoutMs !== undefined) layers.push(timeout(options.handlerTimeoutMs, abort));
     layers.push(...(options.middleware ?? []));
-    if (options.idempotency) layers.push(dedupe(options.idempotency));
+    if (idempotency) layers.push(dedupe(idempotency));
     return compose(layers, handler);
   };
+
+  /** Decodes one record after the other (a schema fetched once serves the rest); a failure stays with its record. */
+  const decodeAll = async (records: readonly IncomingRecord[]): Promise<Map<IncomingRecord, Promise<Decoded>>> => {
+    const decodings = new Map<IncomingRecord, Promise<Decoded>>();
+    for (const record of records) {
+      const decoding = decode(record);
+      decodings.set(record, decoding);
+      await decoding.catch(() => undefined);
+    }
+    return decodings;
+  };
+
+  /** The event ids dedupe will ask for: those of decoded records with a handler. */
+  const claimable = (decodings: Map<IncomingRecord, Promise<Decoded>>): Promise<ClaimableRecord[]> =>
+    Promise.all(
+      [...decodings].map(async ([record, decoding]) => ({
+        offset: record.offset,
+        eventId: await decoding.then(({ decoded, route }) => (route ? decoded.event.id : undefined), () => undefined),
+      })),
+    );
 
   const count = (outcome: string, attributes: Attributes) => handledCounter.add(1, { outcome, ...attributes });
 
@@ -195,10 +234,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     count('dead-lettered', { 'messaging.destination.name': record.topic, reason });
   };
 
-  const handleRecord = async (record: IncomingRecord): Promise<void> => {
-    let decodedRoute: Awaited<ReturnType<typeof decode>>;
+  /** `decoding`: the record decoded (up front for a whole batch with dedupeBatching). */
+  const handleRecord = async (record: IncomingRecord, decoding: Promise<Decoded>, idempotency: Dedupe): Promise<void> => {
+    let decodedRoute: Decoded;
     try {
-      decodedRoute = await decode(record);
+      decodedRoute = await decoding;
     } catch (error) {
       // Bad bytes never decode: dead-letter them. A registry outage may pass: retry in place.
       if (options.deadLetter && isEvkitError(error) && !error.retriable) return deadLetter(record, error, 'decode', undefined);
@@ -229,7 +269,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     };
     try {
       await withConsumerSpan({ ...record, groupId }, event, () =>
-        runWithEventContext(event, () => chainFor(route.handler, (reason) => attempt.abort(reason))(event, context)),
+        runWithEventContext(event, () => chainFor(route.handler, (reason) => attempt.abort(reason), idempotency)(event, context)),
       );
     } finally {
       stopController.signal.removeEventListener('abort', onStop);
@@ -249,23 +289,27 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     let failed: { error: unknown; record: IncomingRecord } | undefined;
     let deferredUntil: number | undefined;
     let lastCommit = Date.now();
+    // dedupeBatching: every record decoded first, so that one statement claims their event ids.
+    const decodings = batchingStore ? await decodeAll(batch.records) : undefined;
+    const transaction = batchingStore && decodings ? new BatchTransaction(batchingStore, groupId, await claimable(decodings)) : undefined;
     const commitDone = async () => {
+      if (transaction) {
+        // The database first: a record is done once its transaction committed.
+        try {
+          for (const offset of await transaction.commit()) tracker.markDone(offset);
+        } catch (error) {
+          failed ??= { error, record: tracker.firstPendingRecord()! };
+        }
+        noteProgress();
+      }
       const offset = tracker.commitOffset();
       if (offset !== undefined && batch.isActive()) await transport.commit({ topic: batch.topic, partition: batch.partition, offset });
       lastCommit = Date.now();
     };
     const mayStart = () => failed === undefined && deferredUntil === undefined && batch.isActive() && !stopController.signal.aborted;
 
-    // Per-key queues in offset order; `keyConcurrency` keys at a time.
-    const queues = new Map<string, IncomingRecord[]>();
-    for (const record of batch.records) {
-      // Records without a key share one queue: their relative order is kept too.
-      const recordKey = record.key === null ? '' : typeof record.key === 'string' ? record.key : record.key.toString('base64');
-      const queue = queues.get(recordKey);
-      if (queue) queue.push(record);
-      else queues.set(recordKey, [record]);
-    }
-    const keyQueues = [...queues.values()];
+    // Per-key queues in offset order; `keyConcurrency` keys at a time. One queue in a transaction.
+    const keyQueues = transaction ? [[...batch.records]] : queuesByKey(batch.records);
     const worker = async () => {
       for (let queue = keyQueues.shift(); queue; queue = keyQueues.shift()) {
         for (const record of queue) {
@@ -277,9 +321,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
           }
           await slots.acquire();
           try {
-            await handleRecord(record);
-            tracker.markDone(record.offset);
-            noteProgress();
+            const decoding = decodings?.get(record) ?? decode(record);
+            await handleRecord(record, decoding, transaction ? transaction.storeFor(record.offset) : options.idempotency);
+            if (transaction) {
+              transaction.markHandled(record.offset);
+            } else {
+              tracker.markDone(record.offset);
+              noteProgress();
+            }
           } catch (error) {
             failed ??= { error, record };
             break; // the rest of this key waits for the redelivery: order holds
@@ -418,6 +467,19 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   }, [offsetLagGauge, timeLagGauge]);
 
   return consumer;
+}
+
+/** Records of one key in offset order, one queue per key. */
+function queuesByKey(records: readonly IncomingRecord[]): IncomingRecord[][] {
+  const queues = new Map<string, IncomingRecord[]>();
+  for (const record of records) {
+    // Records without a key share one queue: their relative order is kept too.
+    const recordKey = record.key === null ? '' : typeof record.key === 'string' ? record.key : record.key.toString('base64');
+    const queue = queues.get(recordKey);
+    if (queue) queue.push(record);
+    else queues.set(recordKey, [record]);
+  }
+  return [...queues.values()];
 }
 
 /** Waits `ms`, or less if the consumer stops meanwhile (stop must not wait out a back-off). */

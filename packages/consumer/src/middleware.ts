@@ -7,7 +7,7 @@ import type { Middleware } from './handler';
  * store's transaction (`context.transaction`); a redelivered event that was already processed is
  * skipped and marked `context.duplicate`. Put it innermost: each attempt is one transaction.
  */
-export function dedupe(store: IdempotencyStore): Middleware {
+export function dedupe(store: Pick<IdempotencyStore, 'runOnce'>): Middleware {
   return (next) => async (event, context) => {
     const outcome = await store.runOnce(context.groupId, event.id, async (transaction) => {
       context.transaction = transaction;

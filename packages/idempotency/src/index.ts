@@ -1,4 +1,4 @@
-export type { IdempotencyStore, RunOnceResult } from './store';
+export type { BatchingIdempotencyStore, IdempotencyBatch, IdempotencyStore, RunOnceResult } from './store';
 export { createPostgresIdempotencyStore, DEFAULT_TABLE } from './postgres-store';
 export type {
   PostgresIdempotencyStore,

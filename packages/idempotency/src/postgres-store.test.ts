@@ -10,6 +10,7 @@ import { createPostgresIdempotencyStore, type PostgresIdempotencyStoreOptions } 
 import { rejectionOf, returns } from './store-contract.test-support';
 
 type Status = 'I' | 'T' | 'E';
+type Answer = { rowCount?: number; command?: string; rows?: unknown[] };
 
 /**
  * A pg client that answers each statement as `answer` says and tracks the transaction status the
@@ -19,7 +20,7 @@ class FakeClient extends EventEmitter {
   readonly statements: string[] = [];
   readonly release = jest.fn();
   status: Status = 'I';
-  constructor(private readonly answer: (sql: string) => { rowCount?: number; command?: string } | Error) {
+  constructor(private readonly answer: (sql: string) => Answer | Error) {
     super();
   }
   getTransactionStatus(): Status {
@@ -31,11 +32,11 @@ class FakeClient extends EventEmitter {
     if (answer instanceof Error) return Promise.reject(answer);
     if (sql === 'BEGIN') this.status = 'T';
     if (sql === 'COMMIT' || sql === 'ROLLBACK') this.status = 'I';
-    return Promise.resolve({ rowCount: answer.rowCount ?? 1, command: answer.command ?? sql.split(' ')[0]!, rows: [] });
+    return Promise.resolve({ rowCount: answer.rowCount ?? 1, command: answer.command ?? sql.split(' ')[0]!, rows: answer.rows ?? [] });
   }
 }
 
-function fakeStore(answer: (sql: string) => { rowCount?: number; command?: string } | Error = () => ({})) {
+function fakeStore(answer: (sql: string) => Answer | Error = () => ({})) {
   const client = new FakeClient(answer);
   const pool = {
     options: { connectionString: 'postgres://app:hunter2@db.internal:5432/orders' },
@@ -184,5 +185,95 @@ describe('PostgreSQL store transaction handling', () => {
     expect(error.message).toContain('ECONNREFUSED 127.0.0.1:5432');
     expect(JSON.stringify(error)).not.toContain('hunter2');
     expect(error.message).not.toContain('hunter2');
+  });
+});
+
+describe('PostgreSQL store batches (beginBatch)', () => {
+  /** Claims return the ids listed in `fresh`. */
+  const claiming = (fresh: string[], other: (sql: string) => Answer | Error = () => ({})) => (sql: string) =>
+    sql.includes('unnest') ? { rows: fresh.map((event_id) => ({ event_id })) } : other(sql);
+
+  it('runs BEGIN, one claim, no SAVEPOINT for work that never touches the client, drops unused claims, COMMIT', async () => {
+    const { store, client, pool } = fakeStore(claiming(['e-1', 'e-2', 'e-3']));
+    const batch = await store.beginBatch('g', ['e-1', 'e-0', 'e-2', 'e-3', 'e-1', '', 'bad\u0000id']);
+    await expect(batch.runOnce('g', 'e-0', returns('x'))).resolves.toEqual({ duplicate: true }); // processed before
+    await expect(batch.runOnce('g', 'e-1', returns('one'))).resolves.toEqual({ duplicate: false, result: 'one' });
+    await expect(batch.runOnce('g', 'e-1', returns('again'))).resolves.toEqual({ duplicate: true });
+    await expect(batch.runOnce('g', 'e-2', () => Promise.reject(new Error('failed')))).rejects.toThrow('failed');
+    await expect(batch.runOnce('g', 'bad\u0000id', returns(undefined))).rejects.toBeInstanceOf(IdempotencyConfigError);
+    await expect(batch.runOnce('other', 'e-1', returns(undefined))).rejects.toBeInstanceOf(IdempotencyConfigError);
+    await batch.commit();
+    // e-2 failed and e-3 never ran: their claims go before COMMIT.
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'DELETE', 'COMMIT']);
+    expect(pool.connect).toHaveBeenCalledTimes(1);
+    expect(client.release).toHaveBeenCalledWith(undefined);
+    expect(client.listenerCount('error')).toBe(0);
+    await expect(batch.runOnce('g', 'e-3', returns(undefined))).rejects.toBeInstanceOf(IdempotencyConfigError); // committed
+  });
+
+  it('takes a SAVEPOINT when work first touches the client and rolls back to it when the work fails', async () => {
+    const { store, client } = fakeStore(claiming(['e-1', 'e-2', 'e-3']));
+    const batch = await store.beginBatch('g', ['e-1', 'e-2', 'e-3']);
+    const useClient = (tx: unknown) => (tx as FakeClient).query('UPDATE orders');
+    await batch.runOnce('g', 'e-1', useClient);
+    await expect(batch.runOnce('g', 'e-2', async (tx) => {
+      await useClient(tx);
+      throw new Error('failed after its update');
+    })).rejects.toThrow('failed after its update');
+    await batch.runOnce('g', 'e-3', useClient);
+    await batch.commit();
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'SAVEPOINT', 'UPDATE', 'RELEASE', 'UPDATE', 'ROLLBACK', 'RELEASE', 'UPDATE', 'DELETE', 'COMMIT']);
+  });
+
+  it('fails a work that swallowed a SQL error alone: aborted, rolled back to its savepoint', async () => {
+    const { store, client } = fakeStore(claiming(['e-1', 'e-2']));
+    const batch = await store.beginBatch('g', ['e-1', 'e-2']);
+    const error = await rejectionOf(
+      batch.runOnce('g', 'e-1', async (tx) => {
+        await (tx as unknown as FakeClient).query('UPDATE orders');
+        client.status = 'E';
+      }),
+    );
+    expect(error).toBeInstanceOf(IdempotencyTransactionAbortedError);
+    client.status = 'T'; // what ROLLBACK TO SAVEPOINT does on the server
+    await expect(batch.runOnce('g', 'e-2', returns('ok'))).resolves.toEqual({ duplicate: false, result: 'ok' });
+    await batch.commit();
+    expect(client.statements.slice(-3)).toEqual(['ROLLBACK', 'DELETE', 'COMMIT']);
+  });
+
+  it('lets commit wait for a work whose caller gave up on it (a timeout) before ending the transaction', async () => {
+    const { store, client } = fakeStore(claiming(['e-1']));
+    const batch = await store.beginBatch('g', ['e-1']);
+    let finish!: () => void;
+    const slow = batch.runOnce('g', 'e-1', (tx) => new Promise<void>((resolve) => (finish = resolve)).then(() => (tx as unknown as FakeClient).query('UPDATE late')).then(() => undefined));
+    const committing = batch.commit();
+    await new Promise((r) => setTimeout(r, 20));
+    expect(client.statements).not.toContain('COMMIT');
+    finish();
+    await slow;
+    await committing;
+    expect(client.statements.slice(-3)).toEqual(['SAVEPOINT', 'UPDATE', 'COMMIT']);
+  });
+
+  it('wraps a failed claim as a retriable IdempotencyStoreError and releases the client', async () => {
+    const cause = new Error('claim refused');
+    const { store, client } = fakeStore((sql) => (sql.includes('unnest') ? cause : {}));
+    const error = await rejectionOf(store.beginBatch('g', ['e-1']));
+    expect(error).toBeInstanceOf(IdempotencyStoreError);
+    expect(error).toMatchObject({ retriable: true, cause });
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'ROLLBACK']);
+    expect(client.release).toHaveBeenCalledWith(undefined);
+  });
+
+  it('fails the batch when a work ended the transaction itself; commit rejects and still releases the client', async () => {
+    const { store, client } = fakeStore(claiming(['e-1', 'e-2']));
+    const batch = await store.beginBatch('g', ['e-1', 'e-2']);
+    const error = await rejectionOf(batch.runOnce('g', 'e-1', (tx) => (tx as unknown as FakeClient).query('COMMIT').then(() => undefined)));
+    expect(error).toBeInstanceOf(IdempotencyTransactionEndedError);
+    await expect(batch.runOnce('g', 'e-2', returns(undefined))).rejects.toBe(error);
+    await expect(batch.commit()).rejects.toBe(error);
+    // e-2's claim, committed by the handler's COMMIT, is deleted again.
+    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'SAVEPOINT', 'COMMIT', 'DELETE', 'ROLLBACK']);
+    expect(client.release).toHaveBeenCalledTimes(1);
   });
 });

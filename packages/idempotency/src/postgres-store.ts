@@ -6,8 +6,9 @@ import {
   IdempotencyTransactionAbortedError,
   IdempotencyTransactionEndedError,
 } from './errors';
-import type { IdempotencyStore, RunOnceResult } from './store';
-import { assertKey, assertMaxAge, assertPositiveInteger, assertWork, createInFlight } from './validation';
+import { beginPostgresBatch, type CheckedOutClient } from './postgres-batch';
+import type { BatchingIdempotencyStore, RunOnceResult } from './store';
+import { assertKey, assertKeyPart, assertMaxAge, assertPositiveInteger, assertWork, createInFlight } from './validation';
 
 interface CommonOptions {
   /** `name` or `schema.name`, lowercase. Default `evkit_processed_events`. */
@@ -36,8 +37,11 @@ export interface PostgresIdempotencyStoreConnectionOptions extends CommonOptions
 
 export type PostgresIdempotencyStoreOptions = PostgresIdempotencyStorePoolOptions | PostgresIdempotencyStoreConnectionOptions;
 
-/** The handler receives the pooled client inside the store's transaction: its queries commit with the row. */
-export interface PostgresIdempotencyStore extends IdempotencyStore<PoolClient> {
+/**
+ * The handler receives the pooled client inside the store's transaction: its queries commit with
+ * the row. `beginBatch` dedupes a run of events in one transaction (one claim, one COMMIT).
+ */
+export interface PostgresIdempotencyStore extends BatchingIdempotencyStore<PoolClient> {
   /** The table as configured, e.g. `evkit_processed_events` or `app.processed_events`. */
   readonly table: string;
   /**
@@ -64,33 +68,46 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
     new IdempotencyStoreError(`${where}: could not ${what}: ${messageOf(cause)}`, { cause, retriable: true });
   const inFlight = createInFlight(where);
 
-  /**
-   * Runs `body` on one pooled client. On any error it rolls back and rethrows the error as is; a
-   * client whose ROLLBACK fails, or whose connection dropped, is destroyed rather than pooled.
-   */
-  const withClient = async <T>(body: (client: PoolClient) => Promise<T>): Promise<T> => {
+  /** A pooled client, listening for its connection dropping until released. */
+  const checkOut = async (): Promise<CheckedOutClient> => {
     let client: PoolClient;
     try {
       client = await pool.connect();
     } catch (error) {
       throw failed('connect', error);
     }
-    let discard: Error | undefined;
+    let lost: Error | undefined;
     // pg emits 'error' on a client whose connection drops, even mid-query, and pg-pool listens only
     // while the client is idle: unheard, a server-side kill during a slow handler (e.g.
     // idle_in_transaction_session_timeout) would crash the process.
     const onConnectionError = (error: Error) => {
-      discard ??= error;
+      lost ??= error;
     };
     client.on('error', onConnectionError);
+    return {
+      client,
+      lost: () => lost,
+      release(discard) {
+        client.removeListener('error', onConnectionError);
+        client.release(discard);
+      },
+    };
+  };
+
+  /**
+   * Runs `body` on one pooled client. On any error it rolls back and rethrows the error as is; a
+   * client whose ROLLBACK fails, or whose connection dropped, is destroyed rather than pooled.
+   */
+  const withClient = async <T>(body: (client: PoolClient) => Promise<T>): Promise<T> => {
+    const checkedOut = await checkOut();
+    let discard: Error | undefined;
     try {
-      return await body(client);
+      return await body(checkedOut.client);
     } catch (error) {
-      discard ??= await rollback(client);
+      discard = checkedOut.lost() ?? (await rollback(checkedOut.client));
       throw error;
     } finally {
-      client.removeListener('error', onConnectionError);
-      client.release(discard);
+      checkedOut.release(discard ?? checkedOut.lost());
     }
   };
 
@@ -137,37 +154,45 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
         return { duplicate: true };
       }
       const result = await work(client);
-      await commit(client, consumerGroup, eventId);
+      await commit(client, `the handler of event ${JSON.stringify(eventId)} of consumer group ${JSON.stringify(consumerGroup)}`);
       return { duplicate: false, result };
     });
   };
 
-  const commit = async (client: PoolClient, consumerGroup: string, eventId: string): Promise<void> => {
-    const event = `event ${JSON.stringify(eventId)} of consumer group ${JSON.stringify(consumerGroup)}`;
+  /** `subject` names the handler at fault, e.g. `the handler of event "e-1" of consumer group "g"`. */
+  const commit = async (client: PoolClient, subject: string): Promise<void> => {
     const status = transactionStatus(client);
-    if (status === 'I') {
-      throw new IdempotencyTransactionEndedError(
-        `${where}: the handler of ${event} ended the store's transaction (COMMIT or ROLLBACK on the client it was given), ` +
-          'so its work and the processed-event row no longer commit together; run all work inside the given transaction',
-      );
-    }
-    if (status === 'E') throw aborted(event);
+    if (status === 'I') throw ended(subject);
+    if (status === 'E') throw aborted(subject);
     let answer: { command: string };
     try {
       answer = await client.query('COMMIT');
     } catch (error) {
-      throw failed(`commit ${event} (the outcome is unknown; a redelivery finds out)`, error);
+      throw failed(`commit the work of ${subject} (the outcome is unknown; a redelivery finds out)`, error);
     }
     // PostgreSQL answers COMMIT of an aborted transaction with ROLLBACK, not an error.
-    if (answer.command !== 'COMMIT') throw aborted(event);
+    if (answer.command !== 'COMMIT') throw aborted(subject);
   };
 
-  const aborted = (event: string) =>
+  const ended = (subject: string) =>
+    new IdempotencyTransactionEndedError(
+      `${where}: ${subject} ended the store's transaction (COMMIT or ROLLBACK on the client it was given), ` +
+        'so its work and the processed-event row no longer commit together; run all work inside the given transaction',
+    );
+
+  const aborted = (subject: string) =>
     new IdempotencyTransactionAbortedError(
-      `${where}: the handler of ${event} returned although one of its statements failed, so PostgreSQL had aborted ` +
+      `${where}: ${subject} returned although one of its statements failed, so PostgreSQL had aborted ` +
         'the transaction: nothing was committed. Let SQL errors propagate out of the handler (or use a SAVEPOINT).',
       { retriable: true },
     );
+
+  const beginBatch = async (consumerGroup: string, eventIds: readonly string[]) => {
+    await ensure();
+    const checkedOut = await checkOut();
+    const parts = { sql, failed, commit, aborted, ended, rollback, status: transactionStatus };
+    return beginPostgresBatch(parts, checkedOut, consumerGroup, eventIds);
+  };
 
   const deleteOlderThan = async (maxAgeMs: number): Promise<number> => {
     await ensure();
@@ -195,6 +220,21 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
       assertKey(consumerGroup, eventId);
       assertWork(work);
       return inFlight.run(() => runOnce(consumerGroup, eventId, work));
+    },
+    async beginBatch(consumerGroup, eventIds) {
+      assertKeyPart('consumerGroup', consumerGroup);
+      if (!Array.isArray(eventIds) || eventIds.some((id) => typeof id !== 'string')) {
+        throw new IdempotencyConfigError('eventIds must be an array of strings');
+      }
+      // The batch counts as in flight until it is committed: close() waits for it.
+      const end = inFlight.hold();
+      try {
+        const batch = await beginBatch(consumerGroup, eventIds);
+        return { runOnce: (group, eventId, work) => batch.runOnce(group, eventId, work), commit: () => batch.commit().finally(end) };
+      } catch (error) {
+        end();
+        throw error;
+      }
     },
     async deleteOlderThan(maxAgeMs) {
       assertMaxAge(maxAgeMs);
@@ -284,6 +324,10 @@ interface TableSql {
   createTable: string;
   createIndex: string;
   insert: string;
+  /** Many events at once: returns the ids it inserted (the others were processed before). */
+  claim: string;
+  /** Deletes claimed rows of events whose work did not succeed, before the batch commits. */
+  unclaim: string;
   deleteChunk: string;
   lockKey: number;
 }
@@ -302,6 +346,10 @@ function tableSql(table: string): TableSql {
       'PRIMARY KEY (consumer_group, event_id))',
     createIndex: `CREATE INDEX IF NOT EXISTS ${index} ON ${qualified} (processed_at)`,
     insert: `INSERT INTO ${qualified} (consumer_group, event_id) VALUES ($1, $2) ON CONFLICT (consumer_group, event_id) DO NOTHING`,
+    claim:
+      `INSERT INTO ${qualified} (consumer_group, event_id) SELECT $1, unnest($2::text[]) ` +
+      'ON CONFLICT (consumer_group, event_id) DO NOTHING RETURNING event_id',
+    unclaim: `DELETE FROM ${qualified} WHERE consumer_group = $1 AND event_id = ANY($2::text[])`,
     // SKIP LOCKED: two replicas running retention at once split the work instead of queueing.
     deleteChunk:
       `DELETE FROM ${qualified} WHERE (consumer_group, event_id) IN (` +

@@ -25,3 +25,34 @@ export interface IdempotencyStore<TTransaction = unknown> {
 }
 
 export type RunOnceResult<T> = { duplicate: false; result: T } | { duplicate: true };
+
+/**
+ * A store that can also dedupe a run of events in one transaction (the PostgreSQL store): one
+ * statement claims the events' rows, each handler runs inside that transaction, one COMMIT ends
+ * it. `IdempotencyStore.runOnce` is unchanged next to it.
+ */
+export interface BatchingIdempotencyStore<TTransaction = unknown> extends IdempotencyStore<TTransaction> {
+  /**
+   * Begins a transaction for `consumerGroup` and claims, in one statement, the rows of
+   * `eventIds` (the events about to be handled, in order) that no one processed yet. Ids that are
+   * empty or contain NUL are left out here and refused by the batch's runOnce.
+   */
+  beginBatch(consumerGroup: string, eventIds: readonly string[]): Promise<IdempotencyBatch<TTransaction>>;
+}
+
+/**
+ * One open transaction of a BatchingIdempotencyStore. Its `runOnce` keeps the store's contract
+ * (work runs at most once per event; a failed work leaves no row and none of its changes) but
+ * nothing is durable before `commit`. Calls run one after another: one connection, one statement
+ * at a time; a call waits for the previous one, including a work that outlived its caller.
+ */
+export interface IdempotencyBatch<TTransaction = unknown> {
+  /** As `IdempotencyStore.runOnce`, for the batch's consumer group only. */
+  runOnce<T>(consumerGroup: string, eventId: string, work: (transaction: TTransaction) => Promise<T>): Promise<RunOnceResult<T>>;
+  /**
+   * Waits for the call in flight, drops the claims of events whose work did not succeed, and
+   * commits the rest. The connection goes back to the pool whatever happens; when this rejects,
+   * none of the batch is known to be committed (a redelivery finds out).
+   */
+  commit(): Promise<void>;
+}

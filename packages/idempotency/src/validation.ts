@@ -2,12 +2,15 @@ import { IdempotencyConfigError, IdempotencyStoreClosedError } from './errors';
 
 /** Both parts of the key are stored as text: empty strings would collide, NUL is not storable in PostgreSQL. */
 export function assertKey(consumerGroup: unknown, eventId: unknown): void {
-  for (const [name, value] of [['consumerGroup', consumerGroup], ['eventId', eventId]] as const) {
-    if (typeof value !== 'string' || value.length === 0) {
-      throw new IdempotencyConfigError(`${name} must be a non-empty string`);
-    }
-    if (value.includes('\u0000')) throw new IdempotencyConfigError(`${name} must not contain a NUL character`);
+  assertKeyPart('consumerGroup', consumerGroup);
+  assertKeyPart('eventId', eventId);
+}
+
+export function assertKeyPart(name: string, value: unknown): asserts value is string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new IdempotencyConfigError(`${name} must be a non-empty string`);
   }
+  if (value.includes('\u0000')) throw new IdempotencyConfigError(`${name} must not contain a NUL character`);
 }
 
 export function assertWork(work: unknown): void {
@@ -30,6 +33,8 @@ export function assertPositiveInteger(value: unknown, name: string, max = Number
 /** Tracks calls in flight so that close() can wait for them, and refuses new ones once closing. */
 export interface InFlight {
   run<T>(call: () => Promise<T>): Promise<T>;
+  /** Counts work that outlives a call (an open batch) until the returned function is called; throws once closing. */
+  hold(): () => void;
   /** Refuses new calls from now on; resolves when the ones in flight have settled. */
   close(): Promise<void>;
 }
@@ -45,6 +50,16 @@ export function createInFlight(storeName: string): InFlight {
       const forget = () => calls.delete(promise);
       promise.then(forget, forget);
       return promise;
+    },
+    hold() {
+      if (closed) throw new IdempotencyStoreClosedError(`${storeName} is closed`);
+      let end!: () => void;
+      const held = new Promise<void>((resolve) => (end = resolve));
+      calls.add(held);
+      return () => {
+        calls.delete(held);
+        end();
+      };
     },
     async close() {
       closed = true;
