@@ -10,6 +10,7 @@ import { createKafkaJsSubscriber, type KafkaJsSubscriberOptions } from '@evkit/t
 import { BatchTransaction, canBatch, type ClaimableRecord } from './batch-transaction';
 import { ConsumerConfigError, UnknownEventTypeError } from './errors';
 import { compose, type DeadLetterSink, type EventHandler, type HandlerContext, type Middleware } from './handler';
+import { HandlerAttempt } from './handler-attempt';
 import { dedupe, timeout } from './middleware';
 import { OffsetTracker } from './offset-tracker';
 
@@ -164,7 +165,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   // partition backs off, so time lag keeps growing).
   const oldestUnhandled = new Map<string, number>();
   const stopController = new AbortController();
-  // One listener per record in flight, removed when it completes: bounded by maxInFlight.
+  // One listener per record in flight whose handler reads its signal, removed when it completes:
+  // bounded by maxInFlight.
   setMaxListeners(0, stopController.signal);
   let running = false;
   let paused = false;
@@ -196,12 +198,24 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   };
 
   type Dedupe = Pick<IdempotencyStore, 'runOnce'> | undefined;
-  const chainFor = (handler: EventHandler, abort: (reason: Error) => void, idempotency: Dedupe): EventHandler => {
+  // The attempt of each context in flight, for the timeout middleware to abort.
+  const attempts = new WeakMap<HandlerContext, HandlerAttempt>();
+  const buildChain = (handler: EventHandler, idempotency: Dedupe): EventHandler => {
     const layers: Middleware[] = [];
-    if (options.handlerTimeoutMs !== undefined) layers.push(timeout(options.handlerTimeoutMs, abort));
+    if (options.handlerTimeoutMs !== undefined) {
+      layers.push(timeout(options.handlerTimeoutMs, (reason, context) => attempts.get(context)?.abort(reason)));
+    }
     layers.push(...(options.middleware ?? []));
     if (idempotency) layers.push(dedupe(idempotency));
     return compose(layers, handler);
+  };
+  // Composed once per route; with dedupeBatching the store is per batch, so that chain is per record.
+  const chains = new Map<Route, EventHandler>();
+  const chainFor = (route: Route, idempotency: Dedupe): EventHandler => {
+    if (idempotency !== options.idempotency) return buildChain(route.handler, idempotency);
+    let chain = chains.get(route);
+    if (!chain) chains.set(route, (chain = buildChain(route.handler, idempotency)));
+    return chain;
   };
 
   /** Decodes one record after the other (a schema fetched once serves the rest); a failure stays with its record. */
@@ -246,33 +260,40 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     }
     const { decoded, route } = decodedRoute;
     const { event } = decoded;
-    const eventLogger = childLogger(logger, { ...eventLogFields(event), topic: record.topic, partition: record.partition, offset: record.offset });
+    // Made on first use: most records never log.
+    let eventLogger: Logger | undefined;
+    const eventLoggerOf = () =>
+      (eventLogger ??= childLogger(logger, { ...eventLogFields(event), topic: record.topic, partition: record.partition, offset: record.offset }));
     const attributes = { 'messaging.destination.name': record.topic, 'cloudevents.event_type': event.type };
     if (!route) {
       if (unknownPolicy === 'fail') throw new UnknownEventTypeError(event.type);
       if (unknownPolicy === 'dead-letter') return deadLetter(record, new UnknownEventTypeError(event.type), 'unknown-type', event.type);
-      eventLogger.warn('no handler for this event type: skipped', { policy: 'skip' });
+      eventLoggerOf().warn('no handler for this event type: skipped', { policy: 'skip' });
       count('skipped', attributes);
       return;
     }
-    const attempt = new AbortController();
-    const onStop = () => attempt.abort(stopController.signal.reason);
-    stopController.signal.addEventListener('abort', onStop, { once: true });
+    const attempt = new HandlerAttempt(stopController.signal);
     const context: HandlerContext = {
       record,
       groupId,
       schemaId: decoded.schemaId,
-      signal: attempt.signal,
-      logger: eventLogger,
+      get signal() {
+        return attempt.signal;
+      },
+      get logger() {
+        return eventLoggerOf();
+      },
       transaction: undefined,
       duplicate: false,
     };
+    attempts.set(context, attempt);
+    const handler = chainFor(route, idempotency);
     try {
-      await withConsumerSpan({ ...record, groupId }, event, () =>
-        runWithEventContext(event, () => chainFor(route.handler, (reason) => attempt.abort(reason), idempotency)(event, context)),
+      await withConsumerSpan({ topic: record.topic, partition: record.partition, offset: record.offset, groupId }, event, () =>
+        runWithEventContext(event, () => handler(event, context)),
       );
     } finally {
-      stopController.signal.removeEventListener('abort', onStop);
+      attempt.done();
     }
     count(context.duplicate ? 'duplicate' : 'handled', attributes);
   };

@@ -1,6 +1,6 @@
 import type { IdempotencyStore } from '@evkit/idempotency';
 import { HandlerTimeoutError } from './errors';
-import type { Middleware } from './handler';
+import type { HandlerContext, Middleware } from './handler';
 
 /**
  * Side effects at most once per event id and consumer group. The handler runs inside the
@@ -32,7 +32,7 @@ export function dedupe(store: Pick<IdempotencyStore, 'runOnce'>): Middleware {
  * Fails the attempt after `ms` and aborts `context.signal`. Place it outside dedupe: the timed-out
  * handler keeps its transaction until it returns, so a redelivery waits for it instead of racing.
  */
-export function timeout(ms: number, abort: (reason: Error) => void): Middleware {
+export function timeout(ms: number, abort: (reason: Error, context: HandlerContext) => void): Middleware {
   return (next) => async (event, context) => {
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_resolve, reject) => {
@@ -40,7 +40,7 @@ export function timeout(ms: number, abort: (reason: Error) => void): Middleware 
         const error = new HandlerTimeoutError(`handler for ${event.type} (event ${event.id}) took longer than ${ms} ms`, {
           retriable: true,
         });
-        abort(error);
+        abort(error, context);
         reject(error);
       }, ms);
     });

@@ -1,0 +1,35 @@
+/**
+ * The abort signal of one handler attempt: aborted when the attempt times out or the consumer
+ * stops. Its AbortController (and the listener on the stop signal) is made only when the handler
+ * reads `context.signal`: most handlers never do, and one per record is measurable.
+ */
+export class HandlerAttempt {
+  private controller: AbortController | undefined;
+  private reason: unknown;
+  private aborted = false;
+  private readonly onStop = () => this.abort(this.stop.reason);
+
+  constructor(private readonly stop: AbortSignal) {}
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+      else if (this.stop.aborted) this.abort(this.stop.reason);
+      else this.stop.addEventListener('abort', this.onStop, { once: true });
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+
+  /** The attempt is over: stop listening to the consumer's stop signal. */
+  done(): void {
+    if (this.controller) this.stop.removeEventListener('abort', this.onStop);
+  }
+}
