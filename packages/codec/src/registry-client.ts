@@ -13,7 +13,7 @@ export interface RegistryOptions {
   auth?: { username: string; password: string };
   /** TLS to the registry: CA, client certificate and key for mTLS. */
   tls?: Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase' | 'rejectUnauthorized' | 'servername'>;
-  /** Per-request timeout. Default 10 s. */
+  /** Timeout of each registry request (ms); past it the call fails as unavailable. Default 10000. */
   timeoutMs?: number;
 }
 
@@ -58,11 +58,12 @@ export function createRegistryClient(options: RegistryOptions): SchemaRegistryCl
   const displayUrl = base.toString();
   const secure = base.protocol === 'https:';
   const timeoutMs = options.timeoutMs ?? 10_000;
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new CodecConfigError(`registry.timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
   const agent = secure
     ? new https.Agent({ keepAlive: true, ...options.tls })
     : new http.Agent({ keepAlive: true });
   const authorization = auth ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
-  const library = new SchemaRegistry({ host: displayUrl.replace(/\/$/, ''), agent, ...(auth ? { auth } : {}) });
+  const library = new SchemaRegistry({ host: displayUrl.replace(/\/$/, ''), agent, ...(auth ? { auth } : {}), middlewares: [requestTimeout(timeoutMs)] });
 
   const rest = (method: string, path: string, body?: unknown): Promise<RestResponse> =>
     new Promise((resolve, reject) => {
@@ -208,6 +209,27 @@ function parseRegistryUrl(options: RegistryOptions): { base: URL; auth: Registry
   return { base, auth };
 }
 
+type LibraryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
+
+/**
+ * The library sets no timeout, so a registry that accepts connections but never answers hangs
+ * its calls for good; mappersmith, under it, aborts a request whose `timeout` passes.
+ */
+function requestTimeout(timeoutMs: number): LibraryMiddleware {
+  return () => ({ prepareRequest: (next) => next().then((request) => request.enhance({ timeout: timeoutMs })) });
+}
+
+/**
+ * What went wrong when no HTTP answer came (timeout, refused, reset). mappersmith reports that
+ * as status 400 with the socket error as its data, which the library's message shows after
+ * "Error, status 400: "; the registry's own 4xx answers carry a JSON message instead.
+ */
+function withoutAnswer(error: unknown): string | undefined {
+  const message = error instanceof Error ? error.message : '';
+  const marker = ' - Error, status 400: ';
+  return statusOf(error) === 400 && message.includes(marker) ? message.slice(message.indexOf(marker) + marker.length) : undefined;
+}
+
 /** The library's errors carry an HTTP status when the registry answered. */
 function statusOf(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : undefined;
@@ -216,6 +238,10 @@ function statusOf(error: unknown): number | undefined {
 function mapLibraryError(error: unknown, what: string, displayUrl: string, schemaId?: number): Error {
   const status = statusOf(error);
   const message = error instanceof Error ? error.message : String(error);
+  const failure = withoutAnswer(error);
+  if (failure !== undefined) {
+    return new RegistryUnavailableError(`schema registry ${displayUrl} unreachable (${what}): ${failure}`, { cause: error, retriable: true });
+  }
   if (status === 404 && schemaId !== undefined) return new UnknownSchemaIdError(schemaId);
   if (status !== undefined && status >= 400 && status < 500) {
     return new RegistryRequestError(`schema registry ${displayUrl} refused to ${what}: HTTP ${status} ${message}`, { cause: error });

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
 import { createAvroCodec } from '@evkit/codec';
 import { createConsumer, type Consumer } from '@evkit/consumer';
@@ -36,11 +36,11 @@ afterAll(async () => {
   await pool.end();
 });
 
-async function newTopic(): Promise<string> {
+async function newTopic(configEntries: { name: string; value: string }[] = []): Promise<string> {
   const topic = `evkit.it.retry.${randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries }], waitForLeaders: true });
   await admin.disconnect();
   return topic;
 }
@@ -110,6 +110,42 @@ describe('retry topics, dead-letter topic and replay on Kafka', () => {
     expect((dead!.headers[DLT_HEADERS.originalOffset] as Buffer).readBigInt64BE()).toBe(1n);
     expect(String(dead!.headers[DLT_HEADERS.errorCode])).toMatch(/^EVKIT_CODEC_/);
   }, 90_000);
+
+  it('routes records larger than the broker default through retry and dead-letter topics of a big-message topic, and moves on', async () => {
+    const limit = 4 * 1024 * 1024;
+    const topic = await newTopic([{ name: 'max.message.bytes', value: String(limit) }]);
+    const groupId = `evkit-it-${randomUUID()}`;
+    const big = 'x'.repeat(1_500_000); // over the broker's default 1 MiB
+    await producer.publish(topic, { type: TYPE, partitionkey: 'o-3', data: { orderId: 'before' } }, schema);
+    await producer.publish(topic, { type: TYPE, partitionkey: 'o-3', data: { orderId: big } }, schema);
+    const poison = { key: Buffer.from('o-3'), value: Buffer.concat([Buffer.from([0, 0, 0, 0, 1]), Buffer.alloc(1_500_000, 0xff)]), headers: { 'x-note': 'big poison' } };
+    await publisher.send([{ topic, ...poison }]);
+    await producer.publish(topic, { type: TYPE, partitionkey: 'o-3', data: { orderId: 'after' } }, schema);
+    const handled: string[] = [];
+    const consumer = consumerWith(topic, groupId, async (orderId) => {
+      if (orderId === big) throw new Error('too big to ship');
+      handled.push(orderId);
+    });
+    await consumer.start();
+    const dlq = `${topic}.${groupId}.dlq`;
+    const dead = await readAll(dlq, 2);
+    await waitFor(async () => (await consumer.lag()).filter((p) => p.topic === topic).every((p) => p.offsetLag === 0));
+    await consumer.stop();
+    expect(handled).toEqual(['before', 'after']);
+    // Both dead-lettered whole: the undecodable one at once, the failing one after two retry topics.
+    expect(dead.every((r) => r.value!.length > 1_500_000)).toBe(true);
+    expect(dead.find((r) => String(r.headers['x-note']) === 'big poison')!.value).toEqual(poison.value);
+    expect(dead.map((r) => String(r.headers[DLT_HEADERS.attempts])).sort()).toEqual(['1', '3']);
+
+    const admin = kafka.admin();
+    await admin.connect();
+    const { resources } = await admin.describeConfigs({
+      resources: [dlq, `${topic}.${groupId}.retry.200`, `${topic}.${groupId}.retry.400`].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+      includeSynonyms: false,
+    });
+    await admin.disconnect();
+    expect(resources.map((r) => Number(r.configEntries[0]!.configValue))).toEqual([limit + 65_536, limit + 65_536, limit + 65_536]);
+  }, 120_000);
 
   it('succeeds on the third attempt through the retry topics', async () => {
     const topic = await newTopic();

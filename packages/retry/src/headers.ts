@@ -87,6 +87,11 @@ export function readNumber(headers: RecordHeaders, name: string): number | undef
 
 const STACK_LIMIT = 2048;
 const MESSAGE_LIMIT = 1024;
+/**
+ * Room a retry or dead-letter topic keeps above its source topic's record size limit for the
+ * headers routing adds: the limits above at 4 bytes a character, the rest, and ample margin.
+ */
+export const ROUTING_HEADROOM_BYTES = 64 * 1024;
 
 // Secrets that turn up in error messages: credentials in URLs, key=value pairs, auth headers.
 const SECRET_PATTERNS: [RegExp, string][] = [

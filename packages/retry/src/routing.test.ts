@@ -3,9 +3,9 @@ import { createConsumer, type Consumer, type ConsumerOptions, type EventHandler 
 import { createEvent } from '@evkit/envelope';
 import { EvkitError } from '@evkit/errors';
 import { createMemoryIdempotencyStore } from '@evkit/idempotency';
-import { createInMemoryBroker, type IncomingRecord, type InMemoryBroker } from '@evkit/transport';
-import { NonRetriableError } from './errors';
-import { DLT_HEADERS, readInt32, readInt64, redactSecrets, RETRY_HEADERS } from './headers';
+import { createInMemoryBroker, TransportSendError, type IncomingRecord, type InMemoryBroker } from '@evkit/transport';
+import { FailureRoutingError, NonRetriableError } from './errors';
+import { DLT_HEADERS, readInt32, readInt64, redactSecrets, RETRY_HEADERS, ROUTING_HEADROOM_BYTES } from './headers';
 import { createReplayer } from './replay';
 import { createFailureRouting, type FailureRoutingOptions } from './routing';
 
@@ -150,12 +150,16 @@ describe('non-blocking retries', () => {
     expect(dead!.headers[DLT_HEADERS.handler]!.toString()).toBe('(decode)');
   });
 
-  it('does not commit the source record when the dead-letter topic cannot be written, and raises it', async () => {
+  it.each([
+    { failure: new Error('dlq broker down'), retriable: true },
+    // What the KafkaJS publisher raises for MESSAGE_TOO_LARGE: the topic will refuse it again.
+    { failure: new TransportSendError('sending 1 record(s) failed: The request included a message larger than the max message size the server will accept', { retriable: false }), retriable: false },
+  ])('does not commit the source record when the dead-letter topic cannot be written, and raises it ($failure.message)', async ({ failure, retriable }) => {
     const { broker, publish, consumerWith } = setup({ maxAttempts: 1 });
     await publish(['o-1']);
     const errors: unknown[] = [];
     let calls = 0;
-    broker.failNextSend(new Error('dlq broker down'));
+    broker.failNextSend(failure);
     const consumer = consumerWith(async () => {
       calls += 1;
       throw new Error('boom');
@@ -163,8 +167,32 @@ describe('non-blocking retries', () => {
     await consumer.start();
     await settle(broker, () => dlqRecords(broker).length === 1);
     await consumer.stop();
-    expect(errors[0]).toMatchObject({ code: 'EVKIT_RETRY_ROUTING_FAILED', retriable: true });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(FailureRoutingError);
+    expect(errors[0]).toMatchObject({ code: 'EVKIT_RETRY_ROUTING_FAILED', retriable });
+    expect((errors[0] as FailureRoutingError).cause).toBe(failure);
+    const [source] = broker.topic(TOPIC).records();
+    expect((errors[0] as Error).message).toBe(
+      `could not write ${TOPIC}[${source!.partition}]@${source!.offset} to dead-letter topic ${DLQ}; the source offset stays uncommitted: ${failure.message}`,
+    );
     expect(calls).toBe(2); // redelivered after the failed dead-lettering, then dead-lettered
+  });
+});
+
+describe('wire', () => {
+  it('has the consumer create the retry and dead-letter topics sized like their source topic', async () => {
+    const { broker, routing, codec } = setup();
+    const transport = broker.subscriber();
+    const ensured = jest.spyOn(transport, 'ensureTopics');
+    const options = routing.wire({ groupId: GROUP, topics: [TOPIC], codec, transport, ensureTopics: [TOPIC] });
+    const sized = (topic: string) => ({ topic, sizedLike: { topic: TOPIC, headroomBytes: ROUTING_HEADROOM_BYTES } });
+    expect(options.ensureTopics).toEqual([TOPIC, sized(`${TOPIC}.${GROUP}.retry.10`), sized(`${TOPIC}.${GROUP}.retry.20`), sized(DLQ)]);
+    const consumer = createConsumer(options).on(TYPE, async () => undefined);
+    await consumer.start();
+    await consumer.stop();
+    expect(ensured).toHaveBeenCalledWith(options.ensureTopics);
+    expect(broker.topic(DLQ).partitions).toBe(2);
+    expect(broker.topic(`${TOPIC}.${GROUP}.retry.20`).partitions).toBe(2);
   });
 });
 

@@ -2,9 +2,9 @@ import { metrics } from '@opentelemetry/api';
 import type { ConsumerOptions, DeadLetterInfo, DeadLetterSink, Middleware } from '@evkit/consumer';
 import { isEvkitError } from '@evkit/errors';
 import type { RecordHeaders } from '@evkit/envelope';
-import type { IncomingRecord, PublisherTransport } from '@evkit/transport';
+import type { IncomingRecord, PublisherTransport, TopicSpec } from '@evkit/transport';
 import { FailureRoutingError, RetryConfigError } from './errors';
-import { describeFailure, DLT_HEADERS, int32, int64, originalHeaders, readNumber, readText, RETRY_HEADERS } from './headers';
+import { describeFailure, DLT_HEADERS, int32, int64, originalHeaders, readNumber, readText, RETRY_HEADERS, ROUTING_HEADROOM_BYTES } from './headers';
 
 export interface TopicNaming {
   /** Default `<topic>.<group>.retry.<delayMs>`: retries belong to one group, not to every reader of the topic. */
@@ -94,9 +94,11 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
     try {
       await publisher.send([{ topic, key: record.key, value: record.value, headers }]);
     } catch (error) {
+      // Retriable as the failure is: a record the topic refuses (MESSAGE_TOO_LARGE) is refused
+      // again, so the stall it causes needs an operator, not back-off alone.
       throw new FailureRoutingError(
-        `could not write ${record.topic}[${record.partition}]@${record.offset} to ${what} ${topic}; the source offset stays uncommitted`,
-        { cause: error, retriable: true },
+        `could not write ${record.topic}[${record.partition}]@${record.offset} to ${what} ${topic}; the source offset stays uncommitted: ${error instanceof Error ? error.message : String(error)}`,
+        { cause: error, retriable: defaultIsRetriable(error) },
       );
     }
   };
@@ -181,6 +183,20 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
     }
   };
 
+  /**
+   * Retry and dead-letter topics take whatever their source topic takes, plus routing's headers.
+   * `ConsumerOptions.ensureTopics` is still typed as names, but the consumer hands it to
+   * `SubscriberTransport.ensureTopics` as it is, which takes specs too; the cast goes once that
+   * option's type takes `TopicSpec` as well.
+   */
+  const routedTopicSpecs = (sourceTopics: readonly string[]) =>
+    sourceTopics.flatMap((source): TopicSpec[] =>
+      [...routing.retryTopics([source]), routing.deadLetterTopic(source)].map((topic) => ({
+        topic,
+        sizedLike: { topic: source, headroomBytes: ROUTING_HEADROOM_BYTES },
+      })),
+    ) as unknown as string[];
+
   const routing: FailureRouting = {
     middleware: mode === 'blocking' ? blocking : nonBlocking,
     deadLetter,
@@ -196,11 +212,10 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
         throw new RetryConfigError(`the consumer's group ${consumerOptions.groupId} is not this routing's group ${groupId}`);
       }
       const retryTopics = routing.retryTopics(consumerOptions.topics);
-      const deadLetterTopics = consumerOptions.topics.map(routing.deadLetterTopic);
       return {
         ...consumerOptions,
         topics: [...consumerOptions.topics, ...retryTopics],
-        ensureTopics: [...(consumerOptions.ensureTopics ?? []), ...retryTopics, ...deadLetterTopics],
+        ensureTopics: [...(consumerOptions.ensureTopics ?? []), ...routedTopicSpecs(consumerOptions.topics)],
         middleware: [routing.middleware, ...(consumerOptions.middleware ?? [])],
         deadLetter: routing,
         deferUntil: routing.deferUntil,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Kafka, logLevel } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { createLocalStack } from '@evkit/stack';
 import { transportContract } from '@evkit/testkit';
 import { TransportConnectError, TransportSendError } from '@evkit/transport';
@@ -34,6 +34,37 @@ transportContract(
   },
   { stepTimeoutMs: 15_000, testTimeoutMs: 40_000 },
 );
+
+describe('KafkaJS ensureTopics', () => {
+  it('creates missing topics, one sized like its source, with a leader for every partition once it resolves', async () => {
+    const kafka = new Kafka({ clientId: 'evkit-it-topics', brokers, logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    const source = `evkit.it.topics.${randomUUID()}`;
+    const [plain, sized] = [`${source}.plain`, `${source}.sized`];
+    const limit = 3 * 1024 * 1024;
+    await admin.createTopics({ topics: [{ topic: source, configEntries: [{ name: 'max.message.bytes', value: String(limit) }] }], waitForLeaders: true });
+    const subscriber = createKafkaJsSubscriber({ brokers, clientId: 'evkit-it-topics', logLevel: logLevel.NOTHING });
+    try {
+      const specs = [plain, { topic: sized, sizedLike: { topic: source, headroomBytes: 1000 } }];
+      await subscriber.ensureTopics(specs);
+      const metadata = await admin.fetchTopicMetadata({ topics: [plain, sized] });
+      expect(metadata.topics.flatMap((t) => t.partitions).every((p) => p.leader >= 0)).toBe(true);
+      const { resources } = await admin.describeConfigs({
+        resources: [plain, sized].map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+        includeSynonyms: false,
+      });
+      const [plainLimit, sizedLimit] = resources.map((r) => Number(r.configEntries[0]!.configValue));
+      expect(sizedLimit).toBe(limit + 1000);
+      expect(plainLimit).toBeLessThan(limit); // the broker's default
+      await expect(subscriber.ensureTopics(specs)).resolves.toBeUndefined(); // existing ones are left alone
+    } finally {
+      await subscriber.disconnect();
+      await admin.deleteTopics({ topics: [source, plain, sized] });
+      await admin.disconnect();
+    }
+  }, 60_000);
+});
 
 describe('KafkaJS transport against an unreachable broker', () => {
   // Nothing listens on port 1; one quick retry keeps the failure fast.

@@ -240,6 +240,7 @@ describe('createKafkaJsSubscriber', () => {
     expect(() => createKafkaJsSubscriber({ kafka, heartbeatInterval: 30_000 })).toThrow(TransportConfigError);
     expect(() => createKafkaJsSubscriber({ kafka, partitionsConsumedConcurrently: 0 })).toThrow(TransportConfigError);
     expect(() => createKafkaJsSubscriber({ kafka, redeliveryDelayMs: -1 })).toThrow(TransportConfigError);
+    expect(() => createKafkaJsSubscriber({ kafka, topicLeaderTimeoutMs: 0 })).toThrow(/topicLeaderTimeoutMs must be a positive integer/);
     const { subscriber } = await running();
     await expect(subscriber.run({ groupId: 'g', topics: ['t'], handleBatch: () => Promise.resolve() })).rejects.toBeInstanceOf(TransportStateError);
   });

@@ -17,6 +17,7 @@ import {
   type TopicPartition,
 } from '@evkit/transport';
 import { connectOnce, isRetriable, messageOf, positiveInteger, protocolErrorType, resolveClient, type KafkaJsClientOptions } from './client';
+import { ensureTopics } from './topics';
 
 export interface KafkaJsSubscriberOptions extends KafkaJsClientOptions {
   /** Partitions whose batches are handled at the same time. Default 3. */
@@ -40,6 +41,8 @@ export interface KafkaJsSubscriberOptions extends KafkaJsClientOptions {
    * always restart (KafkaJS's default). Non-retriable crashes never restart.
    */
   restartOnFailure?: (error: Error) => Promise<boolean>;
+  /** How long `ensureTopics` waits for the partitions of topics it created to get a leader (ms). Default 30000. */
+  topicLeaderTimeoutMs?: number;
   /** Handler failures and crashes. Default: logged at error level through the client's logger. */
   onError?: SubscriberErrorListener;
 }
@@ -68,6 +71,7 @@ export function createKafkaJsSubscriber(options: KafkaJsSubscriberOptions): Subs
     maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
     maxBytes: options.maxBytes ?? 10_485_760,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
+    topicLeaderTimeoutMs: options.topicLeaderTimeoutMs ?? 30_000,
   };
   for (const [name, value] of Object.entries(settings)) positiveInteger(name, value);
   const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
@@ -297,19 +301,7 @@ export function createKafkaJsSubscriber(options: KafkaJsSubscriberOptions): Subs
       applyPauses(keys.filter((key) => !backoff.has(key)), false);
     },
 
-    async ensureTopics(topics) {
-      if (topics.length === 0) return;
-      try {
-        await adminConnection.connect();
-        const existing = new Set(await admin.listTopics());
-        const missing = topics.filter((topic) => !existing.has(topic));
-        // Partitions and replication from the broker's defaults; a topic created meanwhile by
-        // another member is not an error (KafkaJS answers false for it).
-        if (missing.length > 0) await admin.createTopics({ topics: missing.map((topic) => ({ topic })), waitForLeaders: true });
-      } catch (error) {
-        throw new TransportConnectError(`could not create topics ${topics.join(', ')}: ${messageOf(error)}`, { cause: error, retriable: isRetriable(error) });
-      }
-    },
+    ensureTopics: (topics) => ensureTopics(admin, topics, { connect: () => adminConnection.connect(), leaderTimeoutMs: settings.topicLeaderTimeoutMs }),
 
     async offsets(ofGroup, topics) {
       try {

@@ -30,6 +30,14 @@ export class TransportOffsetsError extends EvkitError {
   readonly code = 'EVKIT_TRANSPORT_OFFSETS_FAILED';
 }
 
+/**
+ * `ensureTopics` failed: a topic could not be created, the topic to size it like could not be
+ * described, or a new partition had no leader in time.
+ */
+export class TransportTopicsError extends EvkitError {
+  readonly code = 'EVKIT_TRANSPORT_TOPICS_FAILED';
+}
+
 /** The client's consumer stopped on an error; `restarting` says whether it rejoins by itself. */
 export class ConsumerCrashError extends EvkitError {
   readonly code = 'EVKIT_TRANSPORT_CONSUMER_CRASHED';

@@ -168,6 +168,17 @@ describe('createInMemoryBroker', () => {
     expect(broker.committed('g', 't', 0)).toBe('1');
   });
 
+  it('ensureTopics creates topics given by name or spec, and refuses a malformed entry', async () => {
+    const broker = createInMemoryBroker({ partitionsPerTopic: 2 });
+    const subscriber = broker.subscriber();
+    await subscriber.ensureTopics(['a', { topic: 'a.dlq', sizedLike: { topic: 'a', headroomBytes: 10 } }]);
+    expect(broker.topic('a').partitions).toBe(2);
+    expect(broker.topic('a.dlq').partitions).toBe(2);
+    await expect(subscriber.ensureTopics([''])).rejects.toThrow(new TransportConfigError('ensureTopics[0] must be a topic name or { topic, sizedLike? }'));
+    await expect(subscriber.ensureTopics(['b', { topic: 'c', sizedLike: { topic: 'a', headroomBytes: -1 } }])).rejects.toThrow(/ensureTopics\[1\]\.sizedLike/);
+    expect(() => broker.topic('b')).toThrow(TransportStateError);
+  });
+
   it('refuses unusable options and a second run', async () => {
     expect(() => createInMemoryBroker({ partitionsPerTopic: 0 })).toThrow(TransportConfigError);
     expect(() => createInMemoryBroker({ maxBatchSize: 1.5 })).toThrow(TransportConfigError);

@@ -1,7 +1,7 @@
 import type { RecordHeaders } from '@evkit/envelope';
 import { BatchHandlerError, ConsumerCrashError, TransportConfigError, TransportOffsetsError, TransportStateError } from './errors';
 import { partitionForKey } from './murmur2';
-import { validateSubscribeOptions } from './subscribe-options';
+import { toTopicSpecs, validateSubscribeOptions } from './subscribe-options';
 import type {
   IncomingRecord,
   PartitionBatch,
@@ -347,9 +347,11 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
           for (const { topic, partition } of partitions) member.paused.delete(keyOf(topic, partition));
           pump(member);
         },
-        ensureTopics(topicNames) {
-          for (const name of topicNames) broker.createTopic(name);
-          return Promise.resolve();
+        ensureTopics(topics) {
+          return Promise.resolve().then(() => {
+            // No size limit in memory: `sizedLike` has nothing to copy.
+            for (const { topic } of toTopicSpecs(topics)) broker.createTopic(topic);
+          });
         },
         offsets(groupId, topicNames) {
           const group = groupOf(groupId);

@@ -9,11 +9,12 @@ export type {
   SubscriberErrorListener,
   SubscriberTransport,
   TopicPartition,
+  TopicSpec,
 } from './transport';
 export { murmur2, partitionForKey, toPositive } from './murmur2';
 export { createInMemoryBroker } from './in-memory';
 export type { InMemoryBroker, InMemoryBrokerOptions, InMemorySubscriber, InMemorySubscriberOptions, InMemoryTopic } from './in-memory';
-export { validateSubscribeOptions } from './subscribe-options';
+export { toTopicSpecs, validateSubscribeOptions } from './subscribe-options';
 export {
   BatchHandlerError,
   ConsumerCrashError,
@@ -23,4 +24,5 @@ export {
   TransportOffsetsError,
   TransportSendError,
   TransportStateError,
+  TransportTopicsError,
 } from './errors';

@@ -100,17 +100,30 @@ export interface SubscriberTransport {
   /** The group's committed offsets and each partition's high watermark, for lag. */
   offsets(groupId: string, topics: readonly string[]): Promise<PartitionOffsets[]>;
   /**
-   * Creates the topics that do not exist yet (the broker's default partitions and replication);
-   * existing ones are left as they are. For topics evkit itself owns, such as retry tiers, which
-   * must exist before a group can subscribe to them.
+   * Creates the topics that do not exist yet (the broker's default partitions and replication)
+   * and resolves once each of their partitions has a leader; existing ones are left as they are.
+   * For topics evkit itself owns, such as retry tiers, which must exist before a group can
+   * subscribe to them. Rejects with TransportConfigError for a malformed entry and
+   * TransportTopicsError when the cluster fails.
    */
-  ensureTopics(topics: readonly string[]): Promise<void>;
+  ensureTopics(topics: readonly (string | TopicSpec)[]): Promise<void>;
   /**
    * Stops handing out batches, waits for the ones in flight (their commits still count; their
    * `isActive()` is false), leaves the group and closes. Uncommitted records go to the next
    * owner.
    */
   disconnect(): Promise<void>;
+}
+
+/** A topic for `ensureTopics`; a plain name means `{ topic: name }`. */
+export interface TopicSpec {
+  topic: string;
+  /**
+   * Create it taking records as large as this existing topic takes (its `max.message.bytes`),
+   * plus `headroomBytes` for headers added on the way (a dead-letter topic and its source).
+   * When that topic does not exist either, the broker's default applies.
+   */
+  sizedLike?: { topic: string; headroomBytes: number };
 }
 
 export interface PartitionOffsets {
