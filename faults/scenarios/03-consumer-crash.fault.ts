@@ -4,7 +4,7 @@ import { sized } from '../support/env';
 import { bound, kill9 } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic } from '../support/kafka';
-import { keysNamed, startLoad, summarizeFailures } from '../support/load';
+import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startChildMember, type ChildMember } from '../support/member';
 
 // 3. A consumer killed with kill -9 after its handler's transaction committed but before the
@@ -24,69 +24,71 @@ afterAll(async () => {
   await pool?.end();
 });
 
-scenario('3', 'consumer kill -9 after the handler committed, before the offset commit', { quick: true, timeoutMs: 480_000 }, async () => {
-  const startedAt = Date.now();
-  const names = namesFor('3');
-  const brokers = single.endpoints.kafkaBrokers;
-  await createTopic(brokers, names.topic);
-  const keys = keysNamed('k', 8);
-  const perKey = sized(60, 30);
-  const kills = sized(2, 1);
-  const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
-  await producer.connect();
-  const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 100 });
-  const spec = (member: string) => memberSpec(names, member, { sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1000 });
-  const notes: string[] = [];
-  const extraFailures: string[] = [];
-  const killedAt: string[] = [];
-  let member: ChildMember | undefined;
-  let firstKill = 0;
-  let lastKill = 0;
-  try {
-    for (let i = 1; i <= kills; i += 1) {
-      // Each member hangs after committing the transaction of its nth new event, mid-stream.
-      const nth = Math.floor((keys.length * perKey) / (kills + 2));
-      member = await startChildMember(spec(`m${i}`), [{ phase: 'after-commit', nth, action: 'hang' }]);
-      const point = await member.nextHook(180_000);
-      lastKill = await kill9(member.pid, `consumer ${member.member}`);
-      firstKill ||= lastKill;
-      killedAt.push(point.step.uid);
-      notes.push(`${member.member} (pid ${member.pid}) killed after committing ${point.step.key}#${point.step.seq}, its offset uncommitted`);
+// 3b: the same with dedupeBatching, the member killed after its batch's COMMIT.
+for (const { id, batching } of [{ id: '3', batching: false }, { id: '3b', batching: true }]) {
+  const mode = batching ? ' (dedupeBatching)' : '';
+  scenario(id, `consumer kill -9 after the handler committed, before the offset commit${mode}`, { quick: true, timeoutMs: 480_000 }, async () => {
+    const startedAt = Date.now();
+    const names = namesFor(id);
+    const brokers = single.endpoints.kafkaBrokers;
+    await createTopic(brokers, names.topic);
+    const keys = keysNamed('k', 8);
+    const perKey = sized(60, 30);
+    const kills = sized(2, 1);
+    const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
+    await producer.connect();
+    const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 100 });
+    const spec = (member: string) => memberSpec(names, member, { sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1000, dedupeBatching: batching });
+    const notes: string[] = [];
+    const extraFailures: string[] = [];
+    const killedAt: string[] = [];
+    let member: ChildMember | undefined;
+    let firstKill = 0;
+    let lastKill = 0;
+    try {
+      for (let i = 1; i <= kills; i += 1) {
+        // Each member hangs after committing the transaction of its nth new event, mid-stream.
+        const nth = Math.floor((keys.length * perKey) / (kills + 2));
+        member = await startChildMember(spec(`m${i}`), [{ phase: 'after-commit', nth, action: 'hang' }]);
+        const point = await member.nextHook(180_000);
+        lastKill = await kill9(member.pid, `consumer ${member.member}`);
+        firstKill ||= lastKill;
+        killedAt.push(point.step.uid);
+        notes.push(`${member.member} (pid ${member.pid}) killed after committing ${point.step.key}#${point.step.seq}, its offset uncommitted`);
+      }
+      member = await startChildMember(spec(`m${kills + 1}`));
+      await Promise.race([load.done, bound(240_000)]);
+      load.stop();
+      const truth = { acked: load.acked, attempts: load.attempts(), sendFailures: load.failures.length };
+      const drained = await drain(pool, names.run, truth, { timeoutMs: 120_000 });
+      if (!drained) notes.push('did not drain within the window');
+      // The events whose offsets the kills left uncommitted came again and were absorbed.
+      const { rows } = await pool.query<{ uid: string }>(
+        "SELECT DISTINCT uid FROM faults_deliveries WHERE run = $1 AND outcome = 'duplicate' AND uid = ANY($2)",
+        [names.run, killedAt],
+      );
+      if (rows.length !== killedAt.length) {
+        extraFailures.push(`${killedAt.length - rows.length} of the ${killedAt.length} event(s) committed before a kill were not redelivered and absorbed`);
+      }
+      notes.push(...summarizeFailures(load.failures));
+      const figures = await check({
+        scenario: id,
+        title: `Consumer kill -9 between handler commit and offset commit (${kills}×)${mode}`,
+        pool,
+        run: names.run,
+        truth,
+        group: { brokers, groupId: names.groupId, topic: names.topic },
+        orderPromised: true,
+        faultAt: firstKill,
+        healAt: lastKill, // the replacement is started at once, as an orchestrator would
+        startedAt,
+        notes: [...notes, `session timeout ${SESSION_TIMEOUT_MS / 1000} s: the group waits that long for the dead member before rebalancing`],
+        extraFailures,
+      });
+      assertPassed(figures);
+    } finally {
+      await endLoad(load, producer);
+      await member?.stop();
     }
-    member = await startChildMember(spec(`m${kills + 1}`));
-    await Promise.race([load.done, bound(240_000)]);
-    load.stop();
-    const truth = { acked: load.acked, attempts: load.attempts(), sendFailures: load.failures.length };
-    const drained = await drain(pool, names.run, truth, { timeoutMs: 120_000 });
-    if (!drained) notes.push('did not drain within the window');
-    // The events whose offsets the kills left uncommitted came again and were absorbed.
-    const { rows } = await pool.query<{ uid: string }>(
-      "SELECT DISTINCT uid FROM faults_deliveries WHERE run = $1 AND outcome = 'duplicate' AND uid = ANY($2)",
-      [names.run, killedAt],
-    );
-    if (rows.length !== killedAt.length) {
-      extraFailures.push(`${killedAt.length - rows.length} of the ${killedAt.length} event(s) committed before a kill were not redelivered and absorbed`);
-    }
-    notes.push(...summarizeFailures(load.failures));
-    const figures = await check({
-      scenario: '3',
-      title: `Consumer kill -9 between handler commit and offset commit (${kills}×)`,
-      pool,
-      run: names.run,
-      truth,
-      group: { brokers, groupId: names.groupId, topic: names.topic },
-      orderPromised: true,
-      faultAt: firstKill,
-      healAt: lastKill, // the replacement is started at once, as an orchestrator would
-      startedAt,
-      notes: [...notes, `session timeout ${SESSION_TIMEOUT_MS / 1000} s: the group waits that long for the dead member before rebalancing`],
-      extraFailures,
-    });
-    assertPassed(figures);
-  } finally {
-    load.stop();
-    await load.done.catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
-    await member?.stop();
-  }
-});
+  });
+}

@@ -4,7 +4,7 @@ import { sized } from '../support/env';
 import { bound, waitUntil } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic } from '../support/kafka';
-import { keysNamed, startLoad, summarizeFailures } from '../support/load';
+import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 import type { MemberHandle } from '../support/workload';
 
@@ -77,9 +77,7 @@ scenario('4', 'rebalance while handlers are slow (a member joins, then leaves)',
     });
     assertPassed(figures);
   } finally {
-    load.stop();
-    await load.done.catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await endLoad(load, producer);
     for (const m of members) await m.stop().catch(() => undefined);
   }
 });

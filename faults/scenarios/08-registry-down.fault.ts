@@ -6,7 +6,7 @@ import { sized } from '../support/env';
 import { bound, pause, resume, sleep, waitUntil } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic, readTopic } from '../support/kafka';
-import { keysNamed, startLoad, summarizeFailures } from '../support/load';
+import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 import { STEP_SCHEMA, STEP_TYPE, type MemberHandle } from '../support/workload';
 
@@ -138,9 +138,7 @@ scenario('8', 'registry down: warm caches keep working, cold producer fails clos
     assertPassed(figuresCold);
   } finally {
     resume([registryPid]);
-    load.stop();
-    await load.done.catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await endLoad(load, producer);
     for (const m of members) await m.stop().catch(() => undefined);
   }
 });

@@ -6,7 +6,7 @@ import { sized } from '../support/env';
 import { bound } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic } from '../support/kafka';
-import { keysNamed, startLoad, summarizeFailures } from '../support/load';
+import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 import type { MemberSpec } from '../support/workload';
 
@@ -117,9 +117,7 @@ async function runPoisonKey(id: string, label: string, routing: NonNullable<Memb
     });
     assertPassed(figures);
   } finally {
-    load.stop();
-    await load.done.catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await endLoad(load, producer);
     await member.stop();
   }
 }

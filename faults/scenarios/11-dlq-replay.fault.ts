@@ -7,7 +7,7 @@ import { sized } from '../support/env';
 import { bound, sleep } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic } from '../support/kafka';
-import { keysNamed, startLoad } from '../support/load';
+import { endLoad, keysNamed, startLoad } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 
 // 11. Replaying the dead-letter topic, twice. A key fails until its bug is "fixed"; its events
@@ -97,9 +97,7 @@ scenario('11', 'DLQ replay run twice: no new side effects', { quick: true, timeo
     });
     assertPassed(figures);
   } finally {
-    load.stop();
-    await load.done.catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await endLoad(load, producer);
     await publisher.disconnect().catch(() => undefined);
     await member.stop();
   }

@@ -109,6 +109,13 @@ export function startLoad(options: LoadOptions): Load {
 }
 
 /** The failures grouped by code, retriable flag and message start, for the notes. */
+/** A scenario's clean-up: stops the load, waits for its last send, disconnects its producer. */
+export async function endLoad(load: Load, producer: { disconnect(): Promise<void> }): Promise<void> {
+  load.stop();
+  await load.done.catch(() => undefined);
+  await producer.disconnect().catch(() => undefined);
+}
+
 export function summarizeFailures(failures: readonly SendFailure[]): string[] {
   const groups = new Map<string, { count: number; first: number; last: number }>();
   for (const f of failures) {

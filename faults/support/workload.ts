@@ -4,7 +4,7 @@ import { Pool, type PoolClient } from 'pg';
 import { createAvroCodec, type AvroCodec } from '@evkit/codec';
 import { createConsumer, type Consumer, type ConsumerOptions, type Middleware } from '@evkit/consumer';
 import { isEvkitError } from '@evkit/errors';
-import { createPostgresIdempotencyStore } from '@evkit/idempotency';
+import { createPostgresIdempotencyStore, type BatchingIdempotencyStore, type IdempotencyBatch } from '@evkit/idempotency';
 import { createFailureRouting } from '@evkit/retry';
 import { createJsonLogger, type Logger } from '@evkit/telemetry';
 import { createKafkaJsPublisher } from '@evkit/transport-kafkajs';
@@ -97,6 +97,8 @@ export interface MemberSpec {
   commitIntervalMs?: number;
   /** pg's connectionTimeoutMillis for the store's pool. */
   pgConnectTimeoutMs?: number;
+  /** The consumer's dedupeBatching: one PostgreSQL transaction per Kafka batch. */
+  dedupeBatching?: boolean;
   /** The codec's registry request timeout. */
   registryTimeoutMs?: number;
   logFile: string;
@@ -138,7 +140,7 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
   // Records go through a pool of their own, outside the handler's transaction.
   const recordPool = new Pool({ connectionString: spec.postgresUrl, max: 2, connectionTimeoutMillis: 60_000 });
   recordPool.on('error', () => {});
-  const store = createPostgresIdempotencyStore({ pool, table: PROCESSED_EVENTS_TABLE });
+  const postgresStore = createPostgresIdempotencyStore({ pool, table: PROCESSED_EVENTS_TABLE });
   const codec = createStepCodec(spec.registryUrl, spec.registryTimeoutMs);
   const failing = new Set(spec.failKeys ?? []);
   let applied = 0; // handler calls that wrote the effect (their transaction may still roll back)
@@ -162,20 +164,50 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
     }
   };
 
+  const afterCommit = async (step: Step) => {
+    committed += 1;
+    if (hook) await hook({ phase: 'after-commit', nth: committed, step });
+  };
+  // With dedupeBatching an effect commits with its batch, not when its handler returns: the
+  // after-commit hook runs once the batch's COMMIT is done, before the offset commit.
+  const steps = new Map<string, Step>(); // event id → step, of the calls in flight
+  const store: BatchingIdempotencyStore = spec.dedupeBatching
+    ? {
+        ...postgresStore,
+        async beginBatch(group, eventIds) {
+          const batch = await postgresStore.beginBatch(group, eventIds);
+          const done: Step[] = [];
+          const hooked: IdempotencyBatch = {
+            async runOnce(group, eventId, work) {
+              const outcome = await batch.runOnce(group, eventId, work);
+              const step = steps.get(eventId);
+              if (!outcome.duplicate && step) done.push(step);
+              return outcome;
+            },
+            async commit() {
+              await batch.commit();
+              for (const step of done) await afterCommit(step);
+            },
+          };
+          return hooked;
+        },
+      }
+    : postgresStore;
+
   /** Outside dedupe, inside retry routing: sees every call and whether dedupe absorbed it. */
   const recorder: Middleware = (next) => async (event, context) => {
     const step = event.data as Step;
+    steps.set(event.id, step);
     try {
       await next(event, context);
     } catch (error) {
       await record(step, 'failed', isEvkitError(error) ? error.code : error instanceof Error ? error.name : 'thrown');
       throw error;
+    } finally {
+      steps.delete(event.id);
     }
     await record(step, context.duplicate ? 'duplicate' : 'applied');
-    if (!context.duplicate) {
-      committed += 1;
-      if (hook) await hook({ phase: 'after-commit', nth: committed, step });
-    }
+    if (!context.duplicate && !spec.dedupeBatching) await afterCommit(step);
   };
 
   const kafka = { brokers: spec.brokers, clientId: spec.member, logLevel: logLevel.WARN, logCreator: kafkaLog };
@@ -191,6 +223,7 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
       redeliveryDelayMs: 200,
     },
     idempotency: store,
+    ...(spec.dedupeBatching ? { dedupeBatching: true } : {}),
     middleware: [recorder],
     fromBeginning: true,
     logger,

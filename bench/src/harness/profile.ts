@@ -66,6 +66,29 @@ export async function profileVariant(options: {
   return summarizeProfile(file, options.scenario, options.variant);
 }
 
+/**
+ * profileVariant for each of `variants` in turn, logging each: `payload(variant, 'profile-warm-up')`
+ * and `payload(variant, 'profile')` are its two runs.
+ */
+export async function profileVariants<V extends string>(
+  variants: readonly V[],
+  options: Omit<Parameters<typeof profileVariant>[0], 'variant' | 'spec' | 'warmUp' | 'profiled'> & {
+    specOf: (variant: V) => WorkerSpec;
+    payload: (variant: V, rep: string) => unknown;
+    log: (line: string) => void;
+  },
+): Promise<ProfileSummary[]> {
+  const { specOf, payload, log, ...common } = options;
+  const profiles: ProfileSummary[] = [];
+  for (const variant of variants) {
+    log(`  profiling ${variant}`);
+    profiles.push(
+      await profileVariant({ ...common, variant, spec: specOf(variant), warmUp: payload(variant, 'profile-warm-up'), profiled: payload(variant, 'profile') }),
+    );
+  }
+  return profiles;
+}
+
 export function summarizeProfile(file: string, scenario: string, variant: string): ProfileSummary {
   const profile = JSON.parse(fs.readFileSync(file, 'utf8')) as CpuProfile;
   const nodes = new Map(profile.nodes.map((node) => [node.id, node]));

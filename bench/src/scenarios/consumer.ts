@@ -1,6 +1,6 @@
 import { CONSUMER_VARIANTS } from '../clients/consumers';
 import { interleave, type Variant } from '../harness/interleave';
-import { profileVariant, type ProfileSummary } from '../harness/profile';
+import { profileVariants } from '../harness/profile';
 import type { ConsumerVariantId, ConsumeRun, WorkerSpec } from '../harness/protocol';
 import { functionVariant, nodeVariant, startAll } from '../harness/variants';
 import { PARTITIONS } from '../settings';
@@ -71,22 +71,15 @@ async function consumerScenario(ctx: ScenarioContext, scenario: ConsumerScenario
   }
   const results = await interleave(await startAll(factories), settings, ctx.log);
 
-  const profiles: ProfileSummary[] = [];
-  for (const variant of settings.profile ? selected(ctx, scenario.profiled) : []) {
-    ctx.log(`  profiling ${variant}`);
-    profiles.push(
-      await profileVariant({
-        scenario: id,
-        variant,
-        spec: specOf(variant),
-        endpoints,
-        dir: ctx.profileDir,
-        warmUp: payload(variant, 'profile-warm-up'),
-        profiled: payload(variant, 'profile'),
-        ...(beforeRun ? { beforeRun } : {}),
-      }),
-    );
-  }
+  const profiles = await profileVariants(settings.profile ? selected(ctx, scenario.profiled) : [], {
+    scenario: id,
+    specOf,
+    payload,
+    endpoints,
+    dir: ctx.profileDir,
+    log: ctx.log,
+    ...(beforeRun ? { beforeRun } : {}),
+  });
 
   return {
     id,

@@ -1,6 +1,6 @@
 import { PRODUCER_VARIANTS } from '../clients/producers';
 import { interleave, type Variant } from '../harness/interleave';
-import { profileVariant, type ProfileSummary } from '../harness/profile';
+import { profileVariants } from '../harness/profile';
 import type { ProducerVariantId, ProduceRun, WorkerSpec } from '../harness/protocol';
 import { functionVariant, nodeVariant, startAll } from '../harness/variants';
 import { BATCH_SIZE, PARTITIONS } from '../settings';
@@ -54,21 +54,7 @@ export async function producerScenario(ctx: ScenarioContext, options: { valueByt
   ]);
   const results = await interleave(variants, settings, ctx.log);
 
-  const profiles: ProfileSummary[] = [];
-  for (const variant of profiled) {
-    ctx.log(`  profiling ${variant}`);
-    profiles.push(
-      await profileVariant({
-        scenario: id,
-        variant,
-        spec: specOf(variant),
-        endpoints,
-        dir: ctx.profileDir,
-        warmUp: payload(variant, 'profile-warm-up'),
-        profiled: payload(variant, 'profile'),
-      }),
-    );
-  }
+  const profiles = await profileVariants(profiled, { scenario: id, specOf, payload, endpoints, dir: ctx.profileDir, log: ctx.log });
 
   return {
     id,

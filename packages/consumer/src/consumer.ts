@@ -5,7 +5,7 @@ import { bindingModeOf, headerText, runWithEventContext } from '@evkit/envelope'
 import { isEvkitError } from '@evkit/errors';
 import type { IdempotencyStore } from '@evkit/idempotency';
 import { childLogger, eventLogFields, withConsumerSpan, type Logger } from '@evkit/telemetry';
-import type { IncomingRecord, PartitionBatch, SubscriberTransport } from '@evkit/transport';
+import type { IncomingRecord, PartitionBatch, SubscriberTransport, TopicSpec } from '@evkit/transport';
 import { createKafkaJsSubscriber, type KafkaJsSubscriberOptions } from '@evkit/transport-kafkajs';
 import { BatchTransaction, canBatch, type ClaimableRecord } from './batch-transaction';
 import { ConsumerConfigError, UnknownEventTypeError } from './errors';
@@ -66,8 +66,11 @@ export interface ConsumerOptions {
   /** Commit at least this often during a long batch. Default 1000 ms. */
   commitIntervalMs?: number;
   fromBeginning?: boolean;
-  /** Topics created at `start` when missing, e.g. the retry tiers this consumer reads. */
-  ensureTopics?: readonly string[];
+  /**
+   * Topics created at `start` when missing, e.g. the retry tiers this consumer reads; a spec can
+   * size a topic like another (`sizedLike`).
+   */
+  ensureTopics?: readonly (string | TopicSpec)[];
   logger?: Logger;
   /** Every failure that stops a partition, besides the error log line. */
   onError?: (error: unknown, record: IncomingRecord) => void;

@@ -183,19 +183,14 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
     }
   };
 
-  /**
-   * Retry and dead-letter topics take whatever their source topic takes, plus routing's headers.
-   * `ConsumerOptions.ensureTopics` is still typed as names, but the consumer hands it to
-   * `SubscriberTransport.ensureTopics` as it is, which takes specs too; the cast goes once that
-   * option's type takes `TopicSpec` as well.
-   */
+  /** Retry and dead-letter topics take whatever their source topic takes, plus routing's headers. */
   const routedTopicSpecs = (sourceTopics: readonly string[]) =>
     sourceTopics.flatMap((source): TopicSpec[] =>
       [...routing.retryTopics([source]), routing.deadLetterTopic(source)].map((topic) => ({
         topic,
         sizedLike: { topic: source, headroomBytes: ROUTING_HEADROOM_BYTES },
       })),
-    ) as unknown as string[];
+    );
 
   const routing: FailureRouting = {
     middleware: mode === 'blocking' ? blocking : nonBlocking,
