@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Kafka, logLevel, type IHeaders } from 'kafkajs';
+import { createTopicsAndWait } from '@evkit/transport-kafkajs';
 import { sleep } from './faults';
 
 // Plain KafkaJS for the suite's own look at the cluster: topics, leaders, committed offsets, and
@@ -17,17 +18,14 @@ export async function createTopic(
   const admin = kafkaClient(brokers).admin();
   await admin.connect();
   try {
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: [
-        {
-          topic,
-          numPartitions: options.partitions ?? 3,
-          ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }),
-          configEntries: Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value })),
-        },
-      ],
-    });
+    await createTopicsAndWait(admin, [
+      {
+        topic,
+        numPartitions: options.partitions ?? 3,
+        ...(options.replicationFactor === undefined ? {} : { replicationFactor: options.replicationFactor }),
+        configEntries: Object.entries(options.configs ?? {}).map(([name, value]) => ({ name, value })),
+      },
+    ]);
   } finally {
     await admin.disconnect();
   }

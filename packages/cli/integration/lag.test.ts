@@ -3,6 +3,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { run } from '@evkit/cli';
 import { createLocalStack } from '@evkit/stack';
 import { useCapturedOutput } from '../src/cli-fixtures.test-support';
+import { createTopicsAndWait } from '@evkit/transport-kafkajs';
 
 // `evkit lag` against real Kafka: offsets committed for a group, records with known timestamps.
 describe('evkit lag', () => {
@@ -23,7 +24,7 @@ describe('evkit lag', () => {
   it('reports offset lag and the age of the oldest unhandled record per partition, for the topics the group committed on', async () => {
     const topic = `evkit.it.lag.${randomUUID()}`;
     const groupId = `evkit-it-lag-${randomUUID()}`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: 2 }]);
     const written = Date.now() - 120_000;
     const producer = kafka.producer();
     await producer.connect();

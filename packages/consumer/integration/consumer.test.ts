@@ -7,7 +7,7 @@ import { createProducer, type Producer } from '@evkit/producer';
 import { createFailureRouting } from '@evkit/retry';
 import { createLocalStack } from '@evkit/stack';
 import type { SubscriberTransport } from '@evkit/transport';
-import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
+import { createKafkaJsPublisher, createKafkaJsSubscriber, createTopicsAndWait } from '@evkit/transport-kafkajs';
 import { createConsumer, type Consumer, type ConsumerOptions, type EventHandler } from '@evkit/consumer';
 
 // Against the real stack: Kafka for delivery, PostgreSQL for the processed-events table and the
@@ -52,7 +52,7 @@ async function newTopic(partitions = PARTITIONS): Promise<string> {
   const topic = `evkit.it.consumer.${randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }]);
   await admin.disconnect();
   return topic;
 }

@@ -4,6 +4,7 @@ import { Kafka, logLevel, type IHeaders } from 'kafkajs';
 import type { Pool } from 'pg';
 import { applyConnectorConfig, ConnectorNotFoundError, createConnectClient, type ConnectClient } from '@evkit/connect';
 import { createLocalStack } from '@evkit/stack';
+import { createTopicsAndWait } from '@evkit/transport-kafkajs';
 
 // Shared by the outbox integration files: names unique per run, the shipped connector applied
 // to a table of the run's own, and teardown that drops the slot (an unread slot keeps WAL forever).
@@ -35,7 +36,7 @@ export async function createTopic(topic: string): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    await admin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic, numPartitions: PARTITIONS }]);
   } finally {
     await admin.disconnect();
   }

@@ -7,7 +7,7 @@ import { createPostgresIdempotencyStore } from '@evkit/idempotency';
 import { createProducer } from '@evkit/producer';
 import { createFailureRouting, createReplayer, DLT_HEADERS } from '@evkit/retry';
 import { createLocalStack } from '@evkit/stack';
-import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
+import { createKafkaJsPublisher, createKafkaJsSubscriber, createTopicsAndWait } from '@evkit/transport-kafkajs';
 
 // Retry tiers, the dead-letter topic and replay on the real stack.
 const { endpoints } = createLocalStack();
@@ -40,7 +40,7 @@ async function newTopic(configEntries: { name: string; value: string }[] = []): 
   const topic = `evkit.it.retry.${randomUUID()}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1, configEntries }], waitForLeaders: true });
+  await createTopicsAndWait(admin, [{ topic, numPartitions: 1, configEntries }]);
   await admin.disconnect();
   return topic;
 }

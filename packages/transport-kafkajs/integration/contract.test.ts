@@ -3,7 +3,7 @@ import { ConfigResourceTypes, Kafka, logLevel } from 'kafkajs';
 import { createLocalStack } from '@evkit/stack';
 import { transportContract } from '@evkit/testkit';
 import { TransportConnectError, TransportSendError } from '@evkit/transport';
-import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
+import { createKafkaJsPublisher, createKafkaJsSubscriber, createTopicsAndWait } from '@evkit/transport-kafkajs';
 
 const { endpoints } = createLocalStack();
 const brokers = endpoints.kafkaBrokers;
@@ -21,7 +21,7 @@ transportContract(
     const created: string[] = [];
     return {
       async createTopic(topic, partitions) {
-        await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+        await createTopicsAndWait(admin, [{ topic, numPartitions: partitions }]);
         created.push(topic);
       },
       publisher: () => createKafkaJsPublisher({ brokers, clientId: 'evkit-it-publisher', logLevel: logLevel.NOTHING }),
@@ -43,7 +43,7 @@ describe('KafkaJS ensureTopics', () => {
     const source = `evkit.it.topics.${randomUUID()}`;
     const [plain, sized] = [`${source}.plain`, `${source}.sized`];
     const limit = 3 * 1024 * 1024;
-    await admin.createTopics({ topics: [{ topic: source, configEntries: [{ name: 'max.message.bytes', value: String(limit) }] }], waitForLeaders: true });
+    await createTopicsAndWait(admin, [{ topic: source, configEntries: [{ name: 'max.message.bytes', value: String(limit) }] }]);
     const subscriber = createKafkaJsSubscriber({ brokers, clientId: 'evkit-it-topics', logLevel: logLevel.NOTHING });
     try {
       const specs = [plain, { topic: sized, sizedLike: { topic: source, headroomBytes: 1000 } }];

@@ -3,3 +3,4 @@ export type { KafkaJsPublisherOptions } from './publisher';
 export { createKafkaJsSubscriber } from './subscriber';
 export type { KafkaJsSubscriberOptions } from './subscriber';
 export type { KafkaJsClientOptions } from './client';
+export { createTopicsAndWait } from './topics';

@@ -24,11 +24,11 @@ export async function ensureTopics(
     const missing = specs.filter((spec) => !existing.has(spec.topic));
     // Plain topics first: a sized one may be sized like a topic created in this same call.
     const plain = missing.filter((spec) => !spec.sizedLike);
-    await create(admin, plain.map(({ topic }) => ({ topic })), options.leaderTimeoutMs);
+    await createTopicsAndWait(admin, plain.map(({ topic }) => ({ topic })), options.leaderTimeoutMs);
     for (const { topic } of plain) existing.add(topic);
     const sized = missing.filter((spec) => spec.sizedLike);
     const limits = await maxMessageBytes(admin, [...new Set(sized.map((spec) => spec.sizedLike!.topic))].filter((topic) => existing.has(topic)));
-    await create(
+    await createTopicsAndWait(
       admin,
       sized.map(({ topic, sizedLike }) => {
         const limit = limits.get(sizedLike!.topic);
@@ -42,8 +42,14 @@ export async function ensureTopics(
   }
 }
 
-/** Creates the topics (the broker's default partitions and replication) and waits for their leaders. */
-async function create(admin: Admin, topics: ITopicConfig[], leaderTimeoutMs: number): Promise<void> {
+const DEFAULT_LEADER_TIMEOUT_MS = 30_000;
+
+/**
+ * Creates the topics (KafkaJS's topic configs; a topic that exists already is left as it is) and
+ * waits until every partition has a leader: KafkaJS's `createTopics` with a `waitForLeaders` that
+ * holds on a loaded Kafka 4.
+ */
+export async function createTopicsAndWait(admin: Admin, topics: ITopicConfig[], leaderTimeoutMs = DEFAULT_LEADER_TIMEOUT_MS): Promise<void> {
   if (topics.length === 0) return;
   // A topic created meanwhile by another member is not an error (KafkaJS answers false for it).
   await admin.createTopics({ topics });
