@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// npm run test:faults [-- --quick] [--only 1,3,9] [--keep-stack] [extra Jest arguments]
+// npm run test:faults [-- --quick] [--only 1,3,9] [--repeat N] [--keep-stack] [extra Jest arguments]
 //
 //   --quick       the CI subset, with smaller loads
 //   --only LIST   these scenarios (ids as in docs/reliability.md: 1 runs 1a and 1b, 1b only 1b)
+//   --repeat N    run each picked scenario N times (the broker-kill ones repeat by default)
 //   --keep-stack  leave the fault stacks running afterwards (faster reruns)
 //
 // The scenarios run on stacks of their own (.stack/faults, .stack/faults-cluster, other ports);
@@ -23,6 +24,7 @@ for (let i = 0; i < args.length; i += 1) {
   else if (arg === '--keep-stack') env.EVKIT_FAULTS_KEEP_STACK = '1';
   else if (arg === '--only') env.EVKIT_FAULTS_ONLY = args[++i] ?? '';
   else if (arg.startsWith('--only=')) env.EVKIT_FAULTS_ONLY = arg.slice('--only='.length);
+  else if (arg === '--repeat') env.EVKIT_FAULTS_REPEAT = args[++i] ?? '';
   else jestArgs.push(arg);
 }
 

@@ -1,7 +1,7 @@
 import type { Pool } from 'pg';
 import { sized } from '../support/env';
 import { pause, resume, sleep, waitUntil } from '../support/faults';
-import { checkerPool, cluster, scenario, single, upSingle } from '../support/harness';
+import { checkerPool, cluster, scenario, titled, single, upSingle } from '../support/harness';
 import { partitionsOf } from '../support/kafka';
 import { runLoadScenario } from '../support/kit';
 
@@ -22,13 +22,15 @@ afterAll(async () => {
   await pool?.end();
 });
 
-scenario('2a', 'single broker SIGSTOP past the request timeout, SIGCONT', { quick: true, timeoutMs: 420_000 }, async () => {
+// Repeated like the broker kills (01-broker-kill): a paused broker's timed-out requests are sends
+// of unknown outcome, where B1 lost events.
+scenario('2a', 'single broker SIGSTOP past the request timeout, SIGCONT', { quick: true, timeoutMs: 420_000, repeat: { full: 10, quick: 3 } }, async (repetition) => {
   const pid = single.pidOf('kafka')!;
   const pausedMs = sized(15_000, 12_000);
   try {
     await runLoadScenario({
       id: '2a',
-      title: `Broker paused ${pausedMs / 1000} s (request timeout ${REQUEST_TIMEOUT_MS / 1000} s), resumed (1 node)`,
+      title: titled(`Broker paused ${pausedMs / 1000} s (request timeout ${REQUEST_TIMEOUT_MS / 1000} s), resumed (1 node)`, repetition),
       pool,
       brokers: single.endpoints.kafkaBrokers,
       requestTimeout: REQUEST_TIMEOUT_MS,

@@ -48,6 +48,13 @@ export interface Figures {
   unseen: number;
   /** Handled events nobody acknowledged (a send that failed from the producer's side but landed). */
   unacknowledgedHandled: number;
+  /**
+   * Failed sends whose outcome was unknown (the broker may have written them), and the events
+   * they carried: what a reused sequence number could lose (B1). Load scenarios only.
+   */
+  unknownOutcome?: { sends: number; events: number };
+  /** Acknowledged events that are not at the offset their publish resolved with. Load scenarios only. */
+  misplaced?: number;
   deadLettered: number;
   recoveryMs: number | null;
   longestStallMs: number | null;
@@ -67,6 +74,8 @@ export interface GroundTruth {
 }
 
 export interface CheckOptions {
+  unknownOutcome?: Figures['unknownOutcome'];
+  misplaced?: Figures['misplaced'];
   scenario: string;
   title: string;
   pool: Pool;
@@ -207,6 +216,7 @@ export async function check(options: CheckOptions): Promise<Figures> {
   if (options.orderPromised && orderViolations > 0) failures.push(`${orderViolations} per-key order violation(s): ${violations.join('; ')}`);
   if (unseen > 0) failures.push(`${unseen} acknowledged event(s) still unhandled when the drain window closed (no recovery)`);
   if (truth.acked.length === 0) failures.push('no event was acknowledged: the scenario tested nothing');
+  if (options.misplaced) failures.push(`${options.misplaced} acknowledged event(s) not at the offset their publish resolved with`);
 
   const figures: Figures = {
     scenario: options.scenario,
@@ -228,6 +238,8 @@ export async function check(options: CheckOptions): Promise<Figures> {
     durationMs: Date.now() - options.startedAt,
     notes: [...(options.notes ?? []), ...failedNote],
     failures,
+    ...(options.unknownOutcome === undefined ? {} : { unknownOutcome: options.unknownOutcome }),
+    ...(options.misplaced === undefined ? {} : { misplaced: options.misplaced }),
   };
   const known = knownBugFor(options.scenario, failures);
   if (known) figures.knownBug = known.summary;

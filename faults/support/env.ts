@@ -33,6 +33,9 @@ export const CLUSTER_STACK: LocalStackOptions = {
 /** `--quick` (EVKIT_FAULTS_QUICK=1): the CI subset, smaller loads. */
 export const QUICK = process.env.EVKIT_FAULTS_QUICK === '1';
 
+/** `--repeat N` (EVKIT_FAULTS_REPEAT): every picked scenario N times, whatever its own count. */
+export const REPEAT = process.env.EVKIT_FAULTS_REPEAT ? Math.max(1, Math.min(100, Number.parseInt(process.env.EVKIT_FAULTS_REPEAT, 10) || 1)) : undefined;
+
 /** Scale of a scenario's load: quick runs fewer events. */
 export function sized(full: number, quick: number): number {
   return QUICK ? quick : full;

@@ -3,7 +3,7 @@ import { logLevel } from 'kafkajs';
 import { Pool } from 'pg';
 import { createProducer, type Producer } from '@evkit/producer';
 import { createLocalStack, type LocalStack } from '@evkit/stack';
-import { CLUSTER_STACK, QUICK, SINGLE_STACK } from './env';
+import { CLUSTER_STACK, QUICK, REPEAT, SINGLE_STACK } from './env';
 import { memberLogFile } from './member';
 import { createStepCodec, fileLogger, TABLES_SQL, type MemberSpec } from './workload';
 
@@ -54,6 +54,8 @@ export interface ProducerSetup {
   brokers: string[];
   registryUrl?: string;
   requestTimeout?: number;
+  /** KafkaJS send retries; the transport's default (about two minutes) otherwise. */
+  retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
   logFile: string;
 }
 
@@ -69,6 +71,7 @@ export function stepProducer(setup: ProducerSetup): Producer {
       logLevel: logLevel.WARN,
       logCreator: kafkaLog,
       ...(setup.requestTimeout === undefined ? {} : { requestTimeout: setup.requestTimeout }),
+      ...(setup.retry === undefined ? {} : { retry: setup.retry }),
     },
   });
 }
@@ -89,8 +92,33 @@ export function memberSpec(names: Names, member: string, overrides: Partial<Memb
 }
 
 /** `it` for a scenario: skipped when not in the quick subset (under --quick) or not picked (--only). */
-export function scenario(id: string, title: string, options: { quick: boolean; timeoutMs: number }, fn: () => Promise<void>): void {
+export interface Repetition {
+  /** 1-based. */
+  index: number;
+  count: number;
+}
+
+/**
+ * `it` for a scenario: skipped when not in the quick subset (under --quick) or not picked
+ * (--only). A rare failure needs many runs to show: `repeat` runs it that many times (full run,
+ * quick run), `--repeat N` overrides both.
+ */
+export function scenario(
+  id: string,
+  title: string,
+  options: { quick: boolean; timeoutMs: number; repeat?: { full: number; quick: number } },
+  fn: (repetition: Repetition) => Promise<void>,
+): void {
   const only = process.env.EVKIT_FAULTS_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
   const picked = only && only.length > 0 ? only.some((o) => id === o || id.startsWith(o) && /^[a-z]$/.test(id.slice(o.length))) : !QUICK || options.quick;
-  (picked ? it : it.skip)(`${id}: ${title}`, fn, options.timeoutMs);
+  const count = REPEAT ?? (options.repeat ? (QUICK ? options.repeat.quick : options.repeat.full) : 1);
+  for (let index = 1; index <= count; index += 1) {
+    const label = count === 1 ? '' : ` (run ${index} of ${count})`;
+    (picked ? it : it.skip)(`${id}: ${title}${label}`, () => fn({ index, count }), options.timeoutMs);
+  }
+}
+
+/** A scenario title with its repetition, when it has more than one. */
+export function titled(title: string, { index, count }: Repetition): string {
+  return count === 1 ? title : `${title} (run ${index} of ${count})`;
 }

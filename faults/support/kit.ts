@@ -1,9 +1,9 @@
 import type { Pool } from 'pg';
 import { assertPassed, check, drain, type CheckOptions, type Figures } from './checker';
 import { bound, waitUntil } from './faults';
-import { memberSpec, namesFor, stepProducer, type Names } from './harness';
-import { createTopic } from './kafka';
-import { keysNamed, startLoad, summarizeFailures, type Load } from './load';
+import { memberSpec, namesFor, stepProducer, type Names, type ProducerSetup } from './harness';
+import { createTopic, readTopic } from './kafka';
+import { exposedToUnknownOutcome, keysNamed, startLoad, summarizeFailures, type Ack, type Load } from './load';
 import { memberLogFile, startLocalMember } from './member';
 import type { HookPoint, MemberSpec } from './workload';
 
@@ -35,6 +35,10 @@ export interface LoadScenario {
   paceMs?: number;
   /** The producer's request timeout (KafkaJS default 30 s). */
   requestTimeout?: number;
+  /** The producer's send retries (the transport's default otherwise). */
+  retry?: ProducerSetup['retry'];
+  /** Where the producer bootstraps from, when not `brokers` (a proxy in front of them). */
+  producerBrokers?: string[];
   member?: Partial<MemberSpec>;
   /** Called by the consumer's handler at its hook points (the member runs in this process). */
   hook?: (point: HookPoint) => Promise<void>;
@@ -54,9 +58,10 @@ export async function runLoadScenario(scenario: LoadScenario): Promise<Figures> 
   await createTopic(brokers, names.topic, scenario.topic);
   const member = await startLocalMember(memberSpec(names, 'm1', { brokers, ...scenario.member }), scenario.hook);
   const producer = stepProducer({
-    brokers,
+    brokers: scenario.producerBrokers ?? brokers,
     logFile: memberLogFile(names.run, 'producer'),
     ...(scenario.requestTimeout === undefined ? {} : { requestTimeout: scenario.requestTimeout }),
+    ...(scenario.retry === undefined ? {} : { retry: scenario.retry }),
   });
   const keys = keysNamed('k', scenario.keys ?? 8);
   let load: Load | undefined;
@@ -71,6 +76,8 @@ export async function runLoadScenario(scenario: LoadScenario): Promise<Figures> 
     load.stop();
     const truth = { acked: load.acked, attempts: load.attempts(), sendFailures: load.failures.length };
     const drained = await drain(scenario.pool, names.run, truth, { timeoutMs: scenario.drainTimeoutMs ?? 90_000 });
+    const unknownOutcome = exposedToUnknownOutcome(load.failures);
+    const misplaced = await misplacedAcks(brokers, names.topic, load.acked);
     const figures = await check({
       scenario: scenario.id,
       title: scenario.title,
@@ -83,10 +90,14 @@ export async function runLoadScenario(scenario: LoadScenario): Promise<Figures> 
       ...(outcome.healAt === undefined ? {} : { healAt: outcome.healAt }),
       ...(outcome.recoveryMs === undefined ? {} : { recoveryMs: outcome.recoveryMs }),
       startedAt,
+      unknownOutcome,
+      misplaced: misplaced.count,
       ...scenario.check,
       notes: [
         ...(outcome.notes ?? []),
         ...summarizeFailures(load.failures),
+        `${unknownOutcome.sends} send(s) with an unknown outcome, exposing ${unknownOutcome.events} event(s)`,
+        ...misplaced.examples,
         ...(load.abandoned.length > 0 ? [`${load.abandoned.length} event(s) abandoned by the load after every retry`] : []),
         ...(drained ? [] : ['did not drain within the window']),
         ...(scenario.check?.notes ?? []),
@@ -100,4 +111,17 @@ export async function runLoadScenario(scenario: LoadScenario): Promise<Figures> 
     await producer.disconnect().catch(() => undefined);
     await member.stop().catch(() => undefined);
   }
+}
+
+/**
+ * Acknowledged events not found at the partition and offset their publish resolved with: read
+ * back from the topic itself (by each record's `ce_id`), the promise a resolved publish makes.
+ */
+async function misplacedAcks(brokers: string[], topic: string, acked: readonly Ack[]): Promise<{ count: number; examples: string[] }> {
+  const idAt = new Map((await readTopic(brokers, topic)).map((r) => [`${r.partition}@${r.offset}`, r.headers.ce_id]));
+  const misplaced = acked.filter((a) => idAt.get(`${a.partition}@${a.offset}`) !== a.uid);
+  return {
+    count: misplaced.length,
+    examples: misplaced.slice(0, 5).map((a) => `${a.key}#${a.seq} (${a.uid}) acknowledged at ${a.partition}@${a.offset}, which holds ${idAt.get(`${a.partition}@${a.offset}`) ?? 'nothing'}`),
+  };
 }

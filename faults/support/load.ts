@@ -21,6 +21,8 @@ export interface SendFailure {
   seq: number;
   code: string;
   retriable: boolean | undefined;
+  /** The transport said the records may or may not have been written (TransportSendError). */
+  outcomeUnknown: boolean;
   message: string;
   at: number;
 }
@@ -81,6 +83,7 @@ export function startLoad(options: LoadOptions): Load {
             ...step,
             code: isEvkitError(error) ? error.code : 'error',
             retriable: isEvkitError(error) ? error.retriable : undefined,
+            outcomeUnknown: (error as { outcomeUnknown?: unknown }).outcomeUnknown === true,
             message: error instanceof Error ? error.message.slice(0, 300) : String(error),
             at: Date.now(),
           });
@@ -126,6 +129,12 @@ export function summarizeFailures(failures: readonly SendFailure[]): string[] {
     groups.set(label, group);
   }
   return [...groups].map(([label, g]) => `${g.count} send failure(s) ${label}`);
+}
+
+/** Events exposed to a send whose outcome was unknown: the ones B1 could have lost. */
+export function exposedToUnknownOutcome(failures: readonly SendFailure[]): { sends: number; events: number } {
+  const unknown = failures.filter((f) => f.outcomeUnknown);
+  return { sends: unknown.length, events: new Set(unknown.map((f) => f.uid)).size };
 }
 
 export function keysNamed(prefix: string, count: number): string[] {

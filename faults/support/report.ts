@@ -26,7 +26,7 @@ export function markdownTable(results: readonly Figures[]): string {
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |';
   const rows = results.map(
     (f) =>
-      `| ${f.scenario} | ${f.title} | ${f.events} | ${f.sendFailures} | ${f.lost} | ${f.duplicateEffects} | ${f.absorbed} | ${f.orderViolations}${f.orderPromised ? '' : ' (n/a)'} | ${f.unseen} | ${f.deadLettered} | ${seconds(f.recoveryMs)} | ${seconds(f.longestStallMs)} | ${verdictOf(f)} |`,
+      `| ${f.scenario} | ${f.title} | ${f.events} | ${f.sendFailures}${f.unknownOutcome ? ` (${f.unknownOutcome.sends} unknown outcome, ${f.unknownOutcome.events} events exposed)` : ''} | ${f.lost} | ${f.duplicateEffects} | ${f.absorbed} | ${f.orderViolations}${f.orderPromised ? '' : ' (n/a)'} | ${f.unseen} | ${f.deadLettered} | ${seconds(f.recoveryMs)} | ${seconds(f.longestStallMs)} | ${verdictOf(f)} |`,
   );
   return [header, ...rows].join('\n');
 }

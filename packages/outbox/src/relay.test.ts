@@ -56,7 +56,7 @@ describe('createPollingRelay', () => {
 
   it('rolls back when the broker does not acknowledge, reports it, and keeps going', async () => {
     const { pool, log } = fakePool([row('a', 'o-1')]);
-    const failure = new TransportSendError('not acknowledged', { retriable: true });
+    const failure = new TransportSendError('not acknowledged', { retriable: true, outcomeUnknown: true });
     const transport: PublisherTransport = { connect: async () => {}, send: async (_: readonly OutgoingRecord[]) => Promise.reject(failure), disconnect: async () => {} };
     const errors: unknown[] = [];
     const relay = createPollingRelay({ pool, transport, intervalMs: 5, onError: (e) => errors.push(e) });

@@ -11,6 +11,7 @@ import {
   type SubscriberErrorListener,
   type SubscriberTransport,
 } from '@evkit/transport';
+import { startKafkaProxy } from './kafka-proxy';
 
 // One contract for every transport, in the manner of Watermill's pubsub tests: the same Jest
 // cases run against the in-memory broker (unit suite) and real Kafka (integration suite), so the
@@ -26,7 +27,19 @@ export interface ContractHarness {
   close?(): Promise<void>;
 }
 
+/**
+ * For transports that talk to a real cluster over TCP: where it is, and a publisher bootstrapping
+ * from other addresses (a proxy's). Enables the cases that put a proxy between the two.
+ */
+export interface NetworkHarness {
+  /** The cluster's bootstrap broker, `host:port`. */
+  broker: string;
+  /** A publisher on these bootstrap brokers, retrying a failed request a few times, quickly. */
+  publisher(brokers: string[]): PublisherTransport;
+}
+
 export interface ContractOptions {
+  network?: NetworkHarness;
   /** Longest wait for one step that depends on the cluster (a join, a rebalance, a delivery). Default 5000 ms. */
   stepTimeoutMs?: number;
   /** Jest timeout of each case. Default 30000 ms. */
@@ -411,6 +424,54 @@ export function transportContract(
           { topic, partition: 0, committed: '2', highWatermark: '5' },
           { topic, partition: 1, committed: '-1', highWatermark: '3' },
         ]);
+      },
+      testTimeoutMs,
+    );
+
+    // B1 in docs/reliability.md: the broker wrote a batch, its answer never reached the client.
+    // An idempotent producer that then gives that batch's sequence number to another batch has
+    // the broker take the other batch for a retry of the first: acknowledged, and lost.
+    const network = options.network;
+    (network ? it : it.skip)(
+      'after a send whose answer was lost, acknowledges every later record at the offset that holds it',
+      async () => {
+        const proxy = await startKafkaProxy(network!.broker);
+        try {
+          const topic = topicName('lost-answer');
+          await harness.createTopic(topic, 1);
+          const transport = network!.publisher(proxy.brokers);
+          opened.push(transport);
+          const record = (value: string): OutgoingRecord => ({ topic, key: 'k', value: Buffer.from(value), headers: {} });
+          const acknowledged = new Map<string, RecordPosition>();
+          const send = async (...values: string[]) => {
+            const positions = await transport.send(values.map(record));
+            values.forEach((value, i) => acknowledged.set(value, positions[i]!));
+          };
+
+          await send('before');
+          proxy.loseProduceResponses(true);
+          await expect(transport.send([record('unknown')])).rejects.toMatchObject({
+            code: 'EVKIT_TRANSPORT_SEND_FAILED',
+            retriable: true,
+            outcomeUnknown: true,
+          });
+          expect(proxy.lostResponses).toBeGreaterThan(0);
+          proxy.loseProduceResponses(false);
+          await send('after-1');
+          await send('after-2', 'after-3');
+          await send('after-4');
+
+          const { records } = await consume(groupName(), [topic]);
+          await eventually(() => records().some((r) => text(r.value) === 'after-4'), 'the last record');
+          // The lost answer's batch was written once (the client's retries carried its sequence
+          // number, so the broker dropped the copies); every acknowledged record is where it was
+          // said to be.
+          expect(records().map((r) => text(r.value))).toEqual(['before', 'unknown', 'after-1', 'after-2', 'after-3', 'after-4']);
+          const at = byPosition(records());
+          for (const [value, position] of acknowledged) expect(text(at.get(positionKey(position))?.value)).toBe(value);
+        } finally {
+          await proxy.close();
+        }
       },
       testTimeoutMs,
     );

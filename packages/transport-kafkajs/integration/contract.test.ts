@@ -32,7 +32,20 @@ transportContract(
       },
     };
   },
-  { stepTimeoutMs: 15_000, testTimeoutMs: 40_000 },
+  {
+    stepTimeoutMs: 15_000,
+    testTimeoutMs: 40_000,
+    network: {
+      broker: brokers[0]!,
+      publisher: (bootstrap) =>
+        createKafkaJsPublisher({
+          brokers: bootstrap,
+          clientId: 'evkit-it-publisher',
+          logLevel: logLevel.NOTHING,
+          retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 300 },
+        }),
+    },
+  },
 );
 
 describe('KafkaJS ensureTopics', () => {

@@ -86,6 +86,53 @@ describe('createKafkaJsPublisher', () => {
     await expect(publisher.send([record('t', 'k', 'v')])).rejects.toMatchObject({ constructor: TransportSendError, retriable: false });
   });
 
+  it('after a send with an unknown outcome, sends nothing more under that producer id (a new producer, connected first)', async () => {
+    const fake = fakeKafka(1, () => 7);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    const producerFactory = jest.spyOn(fake.kafka, 'producer');
+    await publisher.send([record('t', 'k', 'a')]);
+    expect(producerFactory).toHaveBeenCalledTimes(1);
+    const lost = Object.assign(new Error('Connection closed'), { name: 'KafkaJSConnectionClosedError', retriable: true });
+    fake.producer.sendBatch.mockRejectedValueOnce(lost);
+    await expect(publisher.send([record('t', 'k', 'b')])).rejects.toMatchObject({
+      constructor: TransportSendError,
+      retriable: true,
+      outcomeUnknown: true,
+      message: expect.stringContaining('may or may not be on the topic') as unknown,
+    });
+    expect(producerFactory).toHaveBeenCalledTimes(1); // replaced lazily, by the next send
+    await publisher.send([record('t', 'k', 'c')]);
+    expect(producerFactory).toHaveBeenCalledTimes(2);
+    // The abandoned producer was closed, and the new one connected (a new producer id), before
+    // the next sendBatch.
+    const [, secondSend] = fake.producer.sendBatch.mock.invocationCallOrder.slice(-2);
+    expect(fake.producer.disconnect.mock.invocationCallOrder[0]).toBeLessThan(secondSend!);
+    expect(fake.producer.connect.mock.invocationCallOrder.at(-1)).toBeLessThan(secondSend!);
+    expect(fake.producer.connect).toHaveBeenCalledTimes(2);
+  });
+
+  it('keeps a keyless record on the partition first chosen for it when KafkaJS retries', () => {
+    const fake = fakeKafka(4, () => 0);
+    createKafkaJsPublisher({ kafka: fake.kafka });
+    const partitioner = fake.config().createPartitioner!();
+    const partitionMetadata = Array.from({ length: 4 }, (_, partitionId) => ({ partitionId, leader: 1, partitionErrorCode: 0, replicas: [1], isr: [1] }));
+    const message: Message = { key: null, value: Buffer.from('v') };
+    const first = partitioner({ topic: 't', partitionMetadata, message });
+    // KafkaJS's keyless partitioning moves on for each call; a retry must not.
+    for (let attempt = 0; attempt < 8; attempt++) expect(partitioner({ topic: 't', partitionMetadata, message })).toBe(first);
+    const others = Array.from({ length: 8 }, () => partitioner({ topic: 't', partitionMetadata, message: { key: null, value: Buffer.from('v') } }));
+    expect(new Set(others).size).toBeGreaterThan(1);
+  });
+
+  it('says nothing was sent when the producer could not connect', async () => {
+    const fake = fakeKafka(1, () => 0);
+    const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
+    fake.producer.connect.mockRejectedValueOnce(refused);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    await expect(publisher.send([record('t', 'k', 'v')])).rejects.toMatchObject({ outcomeUnknown: false, retriable: true });
+    expect(fake.producer.sendBatch).not.toHaveBeenCalled();
+  });
+
   it('reports a failed connection as TransportConnectError from connect and TransportSendError from send', async () => {
     const fake = fakeKafka(1, () => 0);
     const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });

@@ -1,4 +1,4 @@
-import { Partitioners, type Message, type RetryOptions } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import {
   TransportSendError,
   type OutgoingRecord,
@@ -16,35 +16,46 @@ export type KafkaJsPublisherOptions = KafkaJsClientOptions;
  */
 export const DEFAULT_SEND_RETRY: RetryOptions = { retries: 10, initialRetryTime: 300, maxRetryTime: 30_000 };
 
+/**
+ * One KafkaJS idempotent producer: one producer id, whose sequence numbers are only safe to use
+ * while no send of it has an unknown outcome.
+ */
+interface ProducerIdentity {
+  producer: Producer;
+  connection: { connect(): Promise<void>; reset(): void };
+}
+
 export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): PublisherTransport {
   const kafka = resolveClient(options);
   // KafkaJS reports offsets per partition, not per message: remember the partition its
-  // partitioner (Java's murmur2, keyless records spread) chose for each message object.
+  // partitioner (Java's murmur2, keyless records spread) chose for each message object. A
+  // message keeps that partition on KafkaJS's own retries, so a retry re-sends the same batch
+  // with the same sequence number to the same partition (a keyless one would otherwise move).
   const partitionOf = new WeakMap<Message, number>();
-  const producer = kafka.producer({
-    idempotent: true,
-    // KafkaJS keeps order under idempotence only with one request in flight.
-    maxInFlightRequests: 1,
-    retry: options.retry ?? DEFAULT_SEND_RETRY,
-    createPartitioner: () => {
-      const partitioner = Partitioners.DefaultPartitioner();
-      return (args) => {
-        const partition = partitioner(args);
-        partitionOf.set(args.message, partition);
-        return partition;
-      };
-    },
-  });
-  const connection = connectOnce(() => producer.connect(), 'publisher');
+  const newIdentity = (kafka: Kafka): ProducerIdentity => {
+    const producer = kafka.producer({
+      idempotent: true,
+      // KafkaJS keeps order under idempotence only with one request in flight.
+      maxInFlightRequests: 1,
+      retry: options.retry ?? DEFAULT_SEND_RETRY,
+      createPartitioner: () => {
+        const partitioner = Partitioners.DefaultPartitioner();
+        return (args) => {
+          const partition = partitionOf.get(args.message) ?? partitioner(args);
+          partitionOf.set(args.message, partition);
+          return partition;
+        };
+      },
+    });
+    return { producer, connection: connectOnce(() => producer.connect(), 'publisher') };
+  };
+  let identity = newIdentity(kafka);
+  // Set when a sendBatch failed after it may have reached the broker: see `send` below.
+  let outcomeUnknown = false;
   const inFlight = new Set<Promise<unknown>>();
 
   const sendAll = async (records: readonly OutgoingRecord[]): Promise<RecordPosition[]> => {
     const topics = [...new Set(records.map((r) => r.topic))];
-    const failure = (error: unknown) =>
-      new TransportSendError(`sending ${records.length} record(s) to ${topics.join(', ')} failed: ${messageOf(error)}`, {
-        cause: error,
-        retriable: isRetriable(error),
-      });
     const messages = records.map((record): Message => ({ key: record.key, value: record.value, headers: record.headers }));
     const byTopic = new Map<string, Message[]>();
     records.forEach((record, i) => {
@@ -52,15 +63,37 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
       list.push(messages[i]!);
       byTopic.set(record.topic, list);
     });
-    let acknowledged;
+    if (outcomeUnknown) {
+      // KIP-360's remedy, as the Java producer does: a new producer id before any other batch.
+      const abandoned = identity.producer;
+      identity = newIdentity(kafka);
+      outcomeUnknown = false;
+      // Closing the abandoned producer only releases its sockets; its id is never used again,
+      // so a failure to close changes nothing for the records.
+      await abandoned.disconnect().catch(() => undefined);
+    }
+    const { producer, connection } = identity;
     try {
       await connection.connect();
+    } catch (error) {
+      throw new TransportSendError(`sending ${records.length} record(s) to ${topics.join(', ')} failed: nothing was sent: ${messageOf(error)}`, {
+        cause: error,
+        retriable: isRetriable(error),
+        outcomeUnknown: false,
+      });
+    }
+    let acknowledged;
+    try {
       acknowledged = await producer.sendBatch({
         acks: -1,
         topicMessages: [...byTopic].map(([topic, topicMessages]) => ({ topic, messages: topicMessages })),
       });
     } catch (error) {
-      throw failure(error);
+      outcomeUnknown = true;
+      throw new TransportSendError(
+        `sending ${records.length} record(s) to ${topics.join(', ')} failed with an unknown outcome (they may or may not be on the topic; send them again with the same event ids): ${messageOf(error)}`,
+        { cause: error, retriable: isRetriable(error), outcomeUnknown: true },
+      );
     }
     // One request carries one record batch per partition, so its records sit at consecutive
     // offsets from the batch's base offset, in the order they were given.
@@ -71,20 +104,23 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
       const key = `${partition}:${record.topic}`;
       const offset = next.get(key) ?? baseOffsets.get(key);
       if (partition === undefined || offset === undefined || offset < 0n) {
-        throw failure(new Error(`KafkaJS acknowledged no offset for record ${i} (${record.topic}, partition ${partition})`));
+        throw new TransportSendError(`KafkaJS acknowledged no offset for record ${i} (${record.topic}, partition ${partition})`, { outcomeUnknown: true });
       }
       next.set(key, offset + 1n);
       return { topic: record.topic, partition, offset: offset.toString() };
     });
   };
 
-  // One sendBatch in flight at a time: when a request fails or times out, KafkaJS 2.2.4 hands its
-  // idempotent sequence numbers back, and a concurrent send reusing them is taken by the broker
-  // for a retry of the batch it already wrote (acknowledged at the wrong offset: a lost event,
-  // found by the fault suite; see kafkajs#1005).
+  // One sendBatch in flight at a time, and a new producer id after a failed one. KafkaJS 2.2.4
+  // assigns a batch's sequence number when it builds the request and hands it back when the
+  // request fails, timeouts and lost connections included (sendMessages.js; kafkajs#1005). The
+  // broker may have written that batch all the same; the next batch given the same number is
+  // then taken for its retry and acknowledged at its offset, and is lost (B1 in
+  // docs/reliability.md). Serialising sends keeps a concurrent batch from taking the number;
+  // the new producer id keeps a later one from taking it.
   let tail: Promise<unknown> = Promise.resolve();
   return {
-    connect: () => connection.connect(),
+    connect: () => identity.connection.connect(),
     send(records) {
       if (records.length === 0) return Promise.resolve([]);
       const work = tail.then(
@@ -99,8 +135,8 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
     },
     async disconnect() {
       await Promise.allSettled([...inFlight]);
-      connection.reset();
-      await producer.disconnect();
+      identity.connection.reset();
+      await identity.producer.disconnect();
     },
   };
 }

@@ -15,9 +15,19 @@ export class TransportConnectError extends EvkitError {
   readonly code = 'EVKIT_TRANSPORT_CONNECT_FAILED';
 }
 
-/** Records were not all acknowledged; none of the positions of that `send` are known. */
+/**
+ * Records were not all acknowledged; none of the positions of that `send` are known. When
+ * `outcomeUnknown` is true a request may have reached the broker, so each record may or may not
+ * be on its topic: send it again with the same event id and let the consumers' dedupe absorb
+ * the copy. When false, nothing was sent.
+ */
 export class TransportSendError extends EvkitError {
   readonly code = 'EVKIT_TRANSPORT_SEND_FAILED';
+  readonly outcomeUnknown: boolean;
+  constructor(message: string, options: EvkitErrorOptions & { outcomeUnknown: boolean }) {
+    super(message, options);
+    this.outcomeUnknown = options.outcomeUnknown;
+  }
 }
 
 /** An offset commit failed for a reason other than the partition no longer being assigned. */

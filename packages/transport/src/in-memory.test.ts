@@ -47,7 +47,7 @@ describe('createInMemoryBroker', () => {
   it('fails the next send once, appending nothing', async () => {
     const broker = createInMemoryBroker();
     const publisher = broker.publisher();
-    broker.failNextSend(new TransportSendError('broker down', { retriable: true }));
+    broker.failNextSend(new TransportSendError('broker down', { retriable: true, outcomeUnknown: true }));
     await expect(publisher.send([record('t', 'k', '1')])).rejects.toMatchObject({ code: 'EVKIT_TRANSPORT_SEND_FAILED', retriable: true });
     await expect(publisher.send([record('t', 'k', '1')])).resolves.toHaveLength(1);
     expect(broker.topic('t').records()).toHaveLength(1);
