@@ -5,4 +5,6 @@ import { FAULTS_DIR, RESULTS_FILE } from './support/env';
 export default function faultsSetup(): void {
   fs.mkdirSync(FAULTS_DIR, { recursive: true });
   fs.writeFileSync(RESULTS_FILE, '');
+  // The teardown scans the logs written from here on for secrets (same process as the teardown).
+  process.env.EVKIT_FAULTS_RUN_STARTED_MS = String(Date.now());
 }

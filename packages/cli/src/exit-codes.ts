@@ -1,4 +1,4 @@
-import { EvkitError, isEvkitError } from '@evkit/errors';
+import { boundedErrorText, EvkitError, isEvkitError, TERMINAL_TEXT_LIMIT } from '@evkit/errors';
 
 /** Exit codes CI can rely on. */
 export const EXIT = { ok: 0, finding: 1, error: 2 } as const;
@@ -25,8 +25,8 @@ export function exitCodeFor(error: unknown): number {
   return error instanceof CliFindingError ? EXIT.finding : EXIT.error;
 }
 
-/** One line for a human: the code and message, never a stack (and never a secret: errors carry none). */
+/** One line for a human: the code and message, never a stack, credentials removed, bounded. */
 export function describeError(error: unknown): string {
-  if (isEvkitError(error)) return `${error.code}: ${error.message}`;
-  return error instanceof Error ? error.message : String(error);
+  const text = boundedErrorText(error, TERMINAL_TEXT_LIMIT);
+  return isEvkitError(error) ? `${error.code}: ${text}` : text;
 }

@@ -133,7 +133,8 @@ const PAUSED_GRACE_MS = 3000;
 export async function waitUntilRunning(options: WaitOptions): Promise<ConnectorStatus> {
   const { client, name, timeoutMs = 60_000, pollIntervalMs = 500, settleMs = 1000, secrets = [] } = options;
   for (const [option, value] of Object.entries({ timeoutMs, pollIntervalMs, settleMs })) {
-    if (!Number.isInteger(value) || value < 0) throw new ConnectConfigError(`${option} must be an integer >= 0, got ${String(value)}`);
+    // A timer longer than 2^31-1 ms fires at once in Node.
+    if (!Number.isInteger(value) || value < 0 || value > 2 ** 31 - 1) throw new ConnectConfigError(`${option} must be an integer from 0 to 2147483647, got ${String(value)}`);
   }
   return withSecretsMasked(secrets, async () => {
     const deadline = Date.now() + timeoutMs;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { isEvkitError } from '@evkit/errors';
+import { boundedErrorText, isEvkitError, redactUrl, TERMINAL_TEXT_LIMIT } from '@evkit/errors';
 import { applyConnectorConfig, failuresOf, restartAndWait } from './apply';
 import { createConnectClient, type ConnectClient, type ConnectorStatus } from './client';
 import { ConnectConfigError, ConnectorFailedError, summarizeTrace, type ConnectorFailure } from './errors';
@@ -87,15 +87,16 @@ export async function runConnectCli(argv: readonly string[], io: CliIo): Promise
       printStatus(io, error.status);
       return EXIT_FAILED;
     }
-    if (isEvkitError(error)) io.err(`${error.code}: ${error.message}`);
-    else io.err(`${(error as Error).message ?? String(error)}\n${CONNECT_USAGE}`); // parseArgs' own usage errors
+    // Connect echoes config values in its errors: what reaches the terminal is redacted.
+    if (isEvkitError(error)) io.err(`${error.code}: ${boundedErrorText(error, TERMINAL_TEXT_LIMIT)}`);
+    else io.err(`${boundedErrorText(error, TERMINAL_TEXT_LIMIT)}\n${CONNECT_USAGE}`); // parseArgs' own usage errors
     return EXIT_ERROR;
   }
 }
 
 async function status(client: ConnectClient, names: string[], io: CliIo): Promise<number> {
   const targets = names.length > 0 ? names : await client.listConnectors();
-  if (targets.length === 0) io.out(`no connectors on ${client.url}`);
+  if (targets.length === 0) io.out(`no connectors on ${redactUrl(client.url)}`);
   let failed = false;
   for (const name of targets) {
     const current = await client.connectorStatus(name);

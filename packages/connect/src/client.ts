@@ -1,3 +1,4 @@
+import { redactUrl } from '@evkit/errors';
 import { ConnectConfigError, ConnectorNotFoundError, ConnectRequestError, ConnectUnavailableError } from './errors';
 
 // Kafka Connect's REST API (https://kafka.apache.org/documentation/#connect_rest), typed. Shapes
@@ -93,12 +94,14 @@ export function createConnectClient(options: ConnectClientOptions): ConnectClien
   if (options === null || typeof options !== 'object') throw new ConnectConfigError('options are required');
   const { base, authorization } = parseUrl(options);
   const url = base.toString().replace(/\/$/, '');
+  // As messages show it: user info is gone already, secret query parameters are masked too.
+  const shownUrl = redactUrl(url);
   const timeoutMs = options.timeoutMs ?? 30_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new ConnectConfigError(`timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
 
   /** One request; `connector` names the connector a 404 means is missing. */
   const request = async <T>(method: string, path: string, body?: unknown, connector?: string): Promise<{ status: number; body: T }> => {
-    const what = `${method} ${url}${path}`;
+    const what = `${method} ${shownUrl}${path}`;
     let response: Response;
     try {
       response = await fetch(url + path, {
@@ -120,7 +123,7 @@ export function createConnectClient(options: ConnectClientOptions): ConnectClien
     if (response.ok) return { status: response.status, body: parsed as T };
     const restMessage = (parsed as { message?: unknown } | undefined)?.message;
     const detail = typeof restMessage === 'string' ? restMessage : text.slice(0, 500);
-    if (response.status === 404 && connector !== undefined) throw new ConnectorNotFoundError(connector, url);
+    if (response.status === 404 && connector !== undefined) throw new ConnectorNotFoundError(connector, shownUrl);
     if (response.status >= 502 && response.status <= 504) {
       throw new ConnectUnavailableError(`${what}: Kafka Connect unavailable (${response.status}): ${detail}`);
     }

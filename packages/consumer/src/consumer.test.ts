@@ -253,10 +253,60 @@ describe('consumer', () => {
     await expect(consumer.start()).rejects.toThrow(/cannot start again/);
   });
 
+  it('waits at most the longest timer for a record due far ahead', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1 }]);
+    const transport = h.broker.subscriber();
+    const pauses = jest.spyOn(transport, 'pause');
+    const timeouts = jest.spyOn(global, 'setTimeout');
+    const errors: unknown[] = [];
+    const delays: number[] = [];
+    let calls = 0;
+    const consumer = h
+      .consumer({ transport, deferUntil: () => (calls++ === 0 ? Date.now() + 365 * 24 * 3600 * 1000 : undefined), onError: (e) => errors.push(e) })
+      .on(ORDER_PLACED, async () => {});
+    try {
+      await consumer.start();
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      delays.push(...timeouts.mock.calls.map(([, ms]) => ms ?? 0));
+      timeouts.mockRestore();
+    }
+    // One pause, one timer within Node's limit: no pause/resume busy loop.
+    expect(pauses).toHaveBeenCalledTimes(1);
+    expect(Math.max(...delays)).toBe(2 ** 31 - 1);
+    expect(errors).toHaveLength(0);
+    await consumer.stop();
+  });
+
+  it('treats a throwing deferUntil as a failure of its record, and logs its error redacted and bounded', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1 }]);
+    const errors: unknown[] = [];
+    const consumer = h
+      .consumer({
+        deferUntil: () => {
+          throw new Error(`password=hunter2 ${'x'.repeat(1024 * 1024)}`);
+        },
+        onError: (e) => errors.push(e),
+        failureBackoff: { initialMs: 5, maxMs: 5 },
+      })
+      .on(ORDER_PLACED, async () => {});
+    await consumer.start();
+    await waitFor(() => errors.length >= 1);
+    await consumer.stop();
+    const line = h.logs.find((l) => l.message.startsWith('handling failed'))!;
+    expect(String(line.fields!.error)).not.toContain('hunter2');
+    expect(String(line.fields!.error).length).toBeLessThan(2100);
+  });
+
   it('validates its options at the edge', () => {
     const h = harness();
     expect(() => createConsumer({ ...({} as ConsumerOptions) })).toThrow(/groupId is required/);
     expect(() => h.consumer({ keyConcurrency: 0 })).toThrow(/keyConcurrency must be a positive integer/);
+    // Timers longer than Node's limit would fire at once.
+    expect(() => h.consumer({ failureBackoff: { maxMs: 2 ** 31 } })).toThrow(/failureBackoff.maxMs must be a positive integer up to 2147483647/);
+    expect(() => h.consumer({ handlerTimeoutMs: 2 ** 31 })).toThrow(/handlerTimeoutMs must be positive and at most 2147483647/);
     expect(() => h.consumer({ topics: [] })).toThrow(/topics must list/);
     const consumer = h.consumer().on(ORDER_PLACED, async () => {});
     expect(() => consumer.on(ORDER_PLACED, async () => {})).toThrow(/already registered/);

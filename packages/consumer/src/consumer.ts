@@ -1,8 +1,10 @@
+// Over 300 lines for a reason: createConsumer is one closure whose state (routes, partitions in
+// back-off, lag, the stop signal) the batch loop, the handler chain and lag() all share.
 import { setMaxListeners } from 'node:events';
 import { metrics, type Attributes } from '@opentelemetry/api';
 import type { AvroCodec, AvroSchema, DecodedRecord } from '@evkit/codec';
 import { bindingModeOf, headerText, runWithEventContext } from '@evkit/envelope';
-import { isEvkitError } from '@evkit/errors';
+import { boundedErrorText, isEvkitError } from '@evkit/errors';
 import type { IdempotencyStore } from '@evkit/idempotency';
 import { childLogger, eventLogFields, withConsumerSpan, type Logger } from '@evkit/telemetry';
 import type { IncomingRecord, PartitionBatch, SubscriberTransport, TopicSpec } from '@evkit/transport';
@@ -107,11 +109,16 @@ interface Route {
   readerSchema: AvroSchema | undefined;
 }
 
+/** Node's longest timer, 2^31-1 ms (24.8 days): a longer one fires at once (a pause/resume busy loop). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function positiveInteger(value: number | undefined, fallback: number, name: string): number {
+function positiveInteger(value: number | undefined, fallback: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback;
-  if (!Number.isInteger(value) || value < 1) throw new ConsumerConfigError(`${name} must be a positive integer, got ${value}`);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new ConsumerConfigError(`${name} must be a positive integer${max === Number.MAX_SAFE_INTEGER ? '' : ` up to ${max}`}, got ${value}`);
+  }
   return value;
 }
 
@@ -155,9 +162,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   }
   const slots = new Semaphore(positiveInteger(options.maxInFlight, 64, 'maxInFlight'));
   const commitIntervalMs = options.commitIntervalMs ?? 1000;
-  const backoffInitial = options.failureBackoff?.initialMs ?? 200;
-  const backoffMax = options.failureBackoff?.maxMs ?? 30_000;
-  if (options.handlerTimeoutMs !== undefined && !(options.handlerTimeoutMs > 0)) throw new ConsumerConfigError('handlerTimeoutMs must be positive');
+  // Each is a timer: Node fires one longer than MAX_TIMER_MS at once.
+  const backoffInitial = positiveInteger(options.failureBackoff?.initialMs, 200, 'failureBackoff.initialMs', MAX_TIMER_MS);
+  const backoffMax = positiveInteger(options.failureBackoff?.maxMs, 30_000, 'failureBackoff.maxMs', MAX_TIMER_MS);
+  if (options.handlerTimeoutMs !== undefined && !(options.handlerTimeoutMs > 0 && options.handlerTimeoutMs <= MAX_TIMER_MS)) {
+    throw new ConsumerConfigError(`handlerTimeoutMs must be positive and at most ${MAX_TIMER_MS}`);
+  }
 
   const { groupId, codec } = options;
   const logger = options.logger ?? silent;
@@ -247,7 +257,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const deadLetter = async (record: IncomingRecord, error: unknown, reason: 'decode' | 'unknown-type', eventType: string | undefined) => {
     const fields = { topic: record.topic, partition: record.partition, offset: record.offset, reason, code: isEvkitError(error) ? error.code : undefined };
     await options.deadLetter!.deadLetter(record, error, { groupId, reason, attempts: 1 });
-    logger.error('record dead-lettered', { ...fields, eventType, error: error instanceof Error ? error.message : String(error) });
+    logger.error('record dead-lettered', { ...fields, eventType, error: boundedErrorText(error) });
     count('dead-lettered', { 'messaging.destination.name': record.topic, reason });
   };
 
@@ -338,7 +348,14 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       for (let queue = keyQueues.shift(); queue; queue = keyQueues.shift()) {
         for (const record of queue) {
           if (!mayStart()) return;
-          const due = options.deferUntil?.(record);
+          let due: number | undefined;
+          try {
+            due = options.deferUntil?.(record);
+          } catch (error) {
+            failed ??= { error, record };
+            break;
+          }
+          // NaN or a past time: due now. A time past Node's longest timer waits that long at most.
           if (due !== undefined && due > Date.now()) {
             deferredUntil = Math.min(deferredUntil ?? due, due);
             return;
@@ -376,9 +393,11 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       const partition = [{ topic: batch.topic, partition: batch.partition }];
       if (from) transport.seek({ topic: batch.topic, partition: batch.partition, offset: from.offset });
       transport.pause(partition);
+      const waitMs = Math.min(MAX_TIMER_MS, deferredUntil - Date.now());
+      logger.debug('partition paused until its first record is due', { topic: batch.topic, partition: batch.partition, offset: from?.offset, waitMs });
       const timer = setTimeout(() => {
         if (!paused && running) transport.resume(partition);
-      }, deferredUntil - Date.now());
+      }, waitMs);
       timer.unref();
     }
 
@@ -397,7 +416,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         backoffMs: delay,
         code: isEvkitError(error) ? error.code : undefined,
         retriable: isEvkitError(error) ? error.retriable : undefined,
-        error: error instanceof Error ? error.message : String(error),
+        error: boundedErrorText(error),
       });
       options.onError?.(error, failed.record);
       if (batch.isActive()) transport.seek({ topic: batch.topic, partition: batch.partition, offset: redeliverFrom.offset });

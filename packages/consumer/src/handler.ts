@@ -35,8 +35,8 @@ export function compose(middleware: readonly Middleware[], handler: EventHandler
   return middleware.reduceRight<EventHandler>((next, wrap) => wrap(next), handler);
 }
 
-/** Why a record is dead-lettered. */
-export type DeadLetterReason = 'decode' | 'unknown-type' | 'handler';
+/** Why a record is dead-lettered; `malformed-headers`: forged or corrupt retry bookkeeping (no handler ran). */
+export type DeadLetterReason = 'decode' | 'unknown-type' | 'handler' | 'malformed-headers';
 
 export interface DeadLetterInfo {
   groupId: string;

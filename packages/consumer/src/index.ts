@@ -1,4 +1,4 @@
-export { createConsumer } from './consumer';
+export { createConsumer, MAX_TIMER_MS } from './consumer';
 export type { Consumer, ConsumerOptions, PartitionLag, RouteOptions } from './consumer';
 export { compose } from './handler';
 export type { DeadLetterInfo, DeadLetterReason, DeadLetterSink, EventHandler, HandlerContext, Middleware } from './handler';

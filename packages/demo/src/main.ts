@@ -11,7 +11,7 @@ import { Pool, type PoolClient } from 'pg';
 import { createAvroCodec, IncompatibleSchemaError } from '@evkit/codec';
 import { applyConnectorConfig, createConnectClient } from '@evkit/connect';
 import { createConsumer, type Consumer } from '@evkit/consumer';
-import { isEvkitError } from '@evkit/errors';
+import { terminalErrorText } from '@evkit/errors';
 import { createPostgresIdempotencyStore } from '@evkit/idempotency';
 import { createOutboxWriter, migrateOutbox } from '@evkit/outbox';
 import { createFailureRouting, createReplayer, NonRetriableError } from '@evkit/retry';
@@ -240,7 +240,7 @@ main().then(
   // Exit explicitly: a client library's timer must not keep a finished demo alive.
   () => process.exit(process.exitCode ?? 0),
   (error: unknown) => {
-    process.stderr.write(`demo failed: ${isEvkitError(error) ? `${error.code}: ${error.message}` : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(`demo failed: ${terminalErrorText(error)}\n`);
     process.exit(2);
   },
 );

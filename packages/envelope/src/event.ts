@@ -1,5 +1,9 @@
 import { v7 as uuidv7 } from 'uuid';
+import { truncate } from '@evkit/errors';
 import { InvalidEventError } from './errors';
+
+/** A refused value as an error message shows it: quoted, and short (it may be anything a producer sent). */
+const shown = (value: unknown) => truncate(JSON.stringify(value) ?? String(value), 100);
 
 /**
  * A CloudEvents 1.0.2 event. The known extensions (correlation, partitioning, distributed
@@ -139,7 +143,7 @@ function checkedAttributes(candidate: object): Record<string, unknown> {
   const source = requireText('source', c.source);
   if (/\s/.test(source)) throw new InvalidEventError('source', 'must be a URI-reference (no white space)');
   if (c.specversion !== SPEC_VERSION) {
-    throw new InvalidEventError('specversion', `must be "${SPEC_VERSION}", got ${JSON.stringify(c.specversion)}`);
+    throw new InvalidEventError('specversion', `must be "${SPEC_VERSION}", got ${shown(c.specversion)}`);
   }
   requireText('type', c.type);
   optionalText('subject', c.subject);
@@ -149,19 +153,19 @@ function checkedAttributes(candidate: object): Record<string, unknown> {
   optionalText('tracestate', c.tracestate);
   const time = optionalText('time', c.time);
   if (time !== undefined && !isRfc3339(time)) {
-    throw new InvalidEventError('time', `must be an RFC 3339 timestamp, got ${JSON.stringify(time)}`);
+    throw new InvalidEventError('time', `must be an RFC 3339 timestamp, got ${shown(time)}`);
   }
   const datacontenttype = optionalText('datacontenttype', c.datacontenttype);
   if (datacontenttype !== undefined && !MEDIA_TYPE.test(datacontenttype)) {
-    throw new InvalidEventError('datacontenttype', `must be an RFC 2046 media type, got ${JSON.stringify(datacontenttype)}`);
+    throw new InvalidEventError('datacontenttype', `must be an RFC 2046 media type, got ${shown(datacontenttype)}`);
   }
   const dataschema = optionalText('dataschema', c.dataschema);
   if (dataschema !== undefined && !ABSOLUTE_URI.test(dataschema)) {
-    throw new InvalidEventError('dataschema', `must be an absolute URI, got ${JSON.stringify(dataschema)}`);
+    throw new InvalidEventError('dataschema', `must be an absolute URI, got ${shown(dataschema)}`);
   }
   const traceparent = optionalText('traceparent', c.traceparent);
   if (traceparent !== undefined && !isTraceparent(traceparent)) {
-    throw new InvalidEventError('traceparent', `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${JSON.stringify(traceparent)}`);
+    throw new InvalidEventError('traceparent', `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${shown(traceparent)}`);
   }
   const extensions = validateExtensions(c.extensions);
 

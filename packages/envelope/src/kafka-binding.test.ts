@@ -74,11 +74,45 @@ describe('CloudEvents Kafka binding, binary mode', () => {
     ['ce_datacontenttype disagreeing with content-type', (h: KafkaRecord['headers']) => (h.ce_datacontenttype = Buffer.from('x/y')), /disagree/],
     ['bad content-type', (h: KafkaRecord['headers']) => (h['content-type'] = Buffer.from('nonsense')), /header content-type: .*media type/],
     ['wrong specversion', (h: KafkaRecord['headers']) => (h.ce_specversion = Buffer.from('0.3')), /header ce_specversion/],
+    ['ce_id not UTF-8', (h: KafkaRecord['headers']) => (h.ce_id = Buffer.from([0x69, 0x64, 0xff])), /header ce_id is not valid UTF-8/],
+    ['ce_source not UTF-8 (a lone continuation byte)', (h: KafkaRecord['headers']) => (h.ce_source = Buffer.from([0x2f, 0x80])), /header ce_source is not valid UTF-8/],
+    ['an extension not UTF-8 (an overlong encoding)', (h: KafkaRecord['headers']) => (h.ce_tenant = Buffer.from([0xc0, 0xaf])), /header ce_tenant is not valid UTF-8/],
+    ['content-type not UTF-8', (h: KafkaRecord['headers']) => (h['content-type'] = Buffer.from([0xfe])), /header content-type is not valid UTF-8/],
+    ['a 1 MiB ce_time', (h: KafkaRecord['headers']) => (h.ce_time = Buffer.alloc(1024 * 1024, 0x31)), /header ce_time is 1048576 bytes, more than the 8192/],
+    ['a 1 MiB ce_tenant as a string', (h: KafkaRecord['headers']) => (h.ce_tenant = 'x'.repeat(1024 * 1024)), /header ce_tenant is 1048576 bytes/],
   ])('rejects a record with %s as malformed, naming the header', (_name, mutate, message) => {
     const record = asConsumed(toBinaryRecord(event, Buffer.from('x')));
     mutate(record.headers);
     expect(() => fromBinaryRecord(record)).toThrow(MalformedRecordError);
     expect(() => fromBinaryRecord(record)).toThrow(message);
+  });
+
+  it('refuses a key that is not UTF-8 where it stands in for partitionkey, and two such ids never read alike', () => {
+    const record = asConsumed(toBinaryRecord({ ...event, partitionkey: undefined }, Buffer.from('x')));
+    record.key = Buffer.from([0x6f, 0xff]);
+    expect(() => fromBinaryRecord(record)).toThrow(/the record key is not valid UTF-8/);
+    // Lossy decoding made both of these "id\uFFFD": the same event id in dedupe.
+    for (const bad of [[0x69, 0x64, 0xfe], [0x69, 0x64, 0xff]]) {
+      const forged = asConsumed(toBinaryRecord(event, Buffer.from('x')));
+      forged.headers.ce_id = Buffer.from(bad);
+      expect(() => fromBinaryRecord(forged)).toThrow(MalformedRecordError);
+    }
+  });
+
+  it('keeps an invalid attribute out of its error message beyond a short quote', () => {
+    const record = asConsumed(toBinaryRecord(event, Buffer.from('x')));
+    record.headers.ce_time = Buffer.from(`x${'9'.repeat(8000)}`);
+    expect(() => fromBinaryRecord(record)).toThrow(MalformedRecordError);
+    try {
+      fromBinaryRecord(record);
+    } catch (error) {
+      expect((error as Error).message.length).toBeLessThan(300);
+    }
+  });
+
+  it('reads valid multi-byte UTF-8 as it is', () => {
+    const record = asConsumed(toBinaryRecord({ ...event, subject: 'commande/é€𝄞' }, Buffer.from('x')));
+    expect(fromBinaryRecord(record).subject).toBe('commande/é€𝄞');
   });
 
   it('tells structured mode by its content type', () => {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { InvalidEventError, MalformedRecordError } from './errors';
 import { KNOWN, KNOWN_ATTRIBUTES, validateAttributes, type CloudEvent, type CloudEventAttributes } from './event';
 
@@ -22,6 +23,11 @@ export const CE_HEADER_PREFIX = 'ce_';
 export const CONTENT_TYPE_HEADER = 'content-type';
 export const STRUCTURED_CONTENT_TYPE_PREFIX = 'application/cloudevents';
 export const STRUCTURED_AVRO_CONTENT_TYPE = 'application/cloudevents+avro';
+/**
+ * The longest header (or key) read as text: ample for any attribute (ids, URIs, trace state),
+ * and a 1 MiB attribute never reaches validation, an error message or a log line.
+ */
+export const MAX_ATTRIBUTE_BYTES = 8 * 1024;
 
 /** Binary-mode headers and key of an event whose data is already encoded as `value`. */
 export function toBinaryRecord(event: CloudEventAttributes, value: Buffer): KafkaRecord {
@@ -75,7 +81,7 @@ export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): 
     attributes.datacontenttype = contentType;
   }
   if (attributes.partitionkey === undefined && record.key !== null && record.key.length > 0) {
-    attributes.partitionkey = record.key.toString();
+    attributes.partitionkey = textOf(record.key, 'the record key');
   }
   try {
     // The codec adds the data.
@@ -103,5 +109,17 @@ export function headerText(headers: RecordHeaders, name: string): string | undef
   if (Array.isArray(value)) {
     throw new MalformedRecordError(`header ${name} appears ${value.length} times; a CloudEvent attribute has one value`);
   }
-  return typeof value === 'string' ? value : value.toString('utf8');
+  return textOf(value, `header ${name}`);
+}
+
+/**
+ * Bytes as text, checked once: invalid UTF-8 is refused, not replaced with U+FFFD (two distinct
+ * ids would decode alike and collide in dedupe), and so is text longer than MAX_ATTRIBUTE_BYTES.
+ */
+function textOf(value: Buffer | string, what: string): string {
+  const bytes = typeof value === 'string' ? Buffer.byteLength(value) : value.length;
+  if (bytes > MAX_ATTRIBUTE_BYTES) throw new MalformedRecordError(`${what} is ${bytes} bytes, more than the ${MAX_ATTRIBUTE_BYTES} an attribute may be`);
+  if (typeof value === 'string') return value;
+  if (!isUtf8(value)) throw new MalformedRecordError(`${what} is not valid UTF-8`);
+  return value.toString('utf8');
 }

@@ -1,2 +1,3 @@
 export { EvkitError, isEvkitError } from './evkit-error';
 export type { EvkitErrorOptions } from './evkit-error';
+export { boundedErrorText, boundedText, errorMessageOf, ERROR_TEXT_LIMIT, redactSecrets, redactUrl, TERMINAL_TEXT_LIMIT, terminalErrorText, truncate } from './redact';

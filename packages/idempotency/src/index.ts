@@ -6,7 +6,7 @@ export type {
   PostgresIdempotencyStoreOptions,
   PostgresIdempotencyStorePoolOptions,
 } from './postgres-store';
-export { createMemoryIdempotencyStore } from './memory-store';
+export { createMemoryIdempotencyStore, DEFAULT_MEMORY_STORE_MAX_ENTRIES } from './memory-store';
 export type { MemoryIdempotencyStore, MemoryIdempotencyStoreOptions } from './memory-store';
 export { startRetention } from './retention';
 export type { Retention, RetentionOptions } from './retention';

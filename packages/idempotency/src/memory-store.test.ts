@@ -1,4 +1,5 @@
-import { createMemoryIdempotencyStore } from './memory-store';
+import { IdempotencyConfigError } from './errors';
+import { createMemoryIdempotencyStore, DEFAULT_MEMORY_STORE_MAX_ENTRIES } from './memory-store';
 import { describeStoreContract, returns, sleep } from './store-contract.test-support';
 
 describeStoreContract('memory store', {
@@ -43,5 +44,26 @@ describe('memory store', () => {
     await store.runOnce('a:b', 'c', work);
     await expect(store.runOnce('a', 'b:c', work)).resolves.toEqual({ duplicate: false, result: undefined });
     expect(store.size()).toBe(2);
+  });
+
+  it('holds at most maxEntries rows, forgetting the oldest first', async () => {
+    const store = createMemoryIdempotencyStore({ maxEntries: 2 });
+    const work = jest.fn(returns(undefined));
+    for (const id of ['e1', 'e2', 'e3']) await store.runOnce('g', id, work);
+    expect(store.size()).toBe(2);
+    await expect(store.runOnce('g', 'e3', work)).resolves.toEqual({ duplicate: true });
+    await expect(store.runOnce('g', 'e2', work)).resolves.toEqual({ duplicate: true });
+    // e1 was the oldest: forgotten, so it runs again (and e2 is now the oldest, forgotten in turn).
+    await expect(store.runOnce('g', 'e1', work)).resolves.toEqual({ duplicate: false, result: undefined });
+    expect(store.size()).toBe(2);
+    await expect(store.runOnce('g', 'e3', work)).resolves.toEqual({ duplicate: true });
+    expect(work).toHaveBeenCalledTimes(4);
+  });
+
+  it('bounds its rows by default, and refuses a bound that is not a positive integer', () => {
+    expect(DEFAULT_MEMORY_STORE_MAX_ENTRIES).toBe(100_000);
+    for (const maxEntries of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createMemoryIdempotencyStore({ maxEntries })).toThrow(IdempotencyConfigError);
+    }
   });
 });

@@ -1,10 +1,17 @@
 import type { IdempotencyStore, RunOnceResult } from './store';
-import { assertKey, assertMaxAge, assertWork, createInFlight } from './validation';
+import { assertKey, assertMaxAge, assertPositiveInteger, assertWork, createInFlight } from './validation';
 
 export interface MemoryIdempotencyStoreOptions {
   /** The clock rows are stamped with and ages are measured by, in epoch milliseconds. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Rows held at most; past it the oldest rows are forgotten (their events would run again).
+   * Default 100,000: a process reading hostile or endless ids must not grow without bound.
+   */
+  maxEntries?: number;
 }
+
+export const DEFAULT_MEMORY_STORE_MAX_ENTRIES = 100_000;
 
 /**
  * An in-process store for tests and single-process tools. It keeps the PostgreSQL store's
@@ -22,6 +29,8 @@ interface Row {
 
 export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOptions = {}): MemoryIdempotencyStore {
   const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? DEFAULT_MEMORY_STORE_MAX_ENTRIES;
+  assertPositiveInteger(maxEntries, 'maxEntries');
   const rows = new Map<string, Row>();
   // The last run queued per key: a run waits for its predecessor as PostgreSQL's INSERT waits on
   // the unique index for the transaction that inserted the same key.
@@ -41,6 +50,8 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
       const processedAt = now();
       const result = await work(undefined);
       rows.set(key, { processedAt });
+      // A Map iterates in insertion order and a key is inserted once: the first is the oldest.
+      if (rows.size > maxEntries) rows.delete(rows.keys().next().value!);
       return { duplicate: false, result };
     } finally {
       release();

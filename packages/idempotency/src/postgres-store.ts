@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
+import { boundedErrorText } from '@evkit/errors';
 import {
   IdempotencyConfigError,
   IdempotencyStoreError,
@@ -65,7 +66,7 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
   const pool = config.ownsPool ? createOwnedPool(config.poolConfig) : config.pool;
   const where = `idempotency store (${describeServer(config.ownsPool ? config.poolConfig : pool.options)}, table ${table})`;
   const failed = (what: string, cause: unknown) =>
-    new IdempotencyStoreError(`${where}: could not ${what}: ${messageOf(cause)}`, { cause, retriable: true });
+    new IdempotencyStoreError(`${where}: could not ${what}: ${boundedErrorText(cause)}`, { cause, retriable: true });
   const inFlight = createInFlight(where);
 
   /** A pooled client, listening for its connection dropping until released. */
@@ -378,13 +379,4 @@ function describeServer(config: PoolConfig): string {
     }
   }
   return `${config.host ?? process.env.PGHOST ?? 'localhost'}:${config.port ?? process.env.PGPORT ?? 5432}/${config.database ?? process.env.PGDATABASE ?? ''}`;
-}
-
-/** Node reports a refused dual-stack connect as an AggregateError with an empty message. */
-function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.message === '') {
-    return error.errors.map((inner) => messageOf(inner)).join('; ');
-  }
-  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
-  return String(error);
 }

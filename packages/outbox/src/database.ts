@@ -1,3 +1,4 @@
+import { boundedErrorText } from '@evkit/errors';
 import { OutboxDatabaseError } from './errors';
 
 // SQLSTATE classes where the same statement may succeed later: connection exceptions (08),
@@ -12,12 +13,6 @@ export function isTransient(error: unknown): boolean {
   return TRANSIENT_CLASSES.has(code.slice(0, 2));
 }
 
-export function messageOf(error: unknown): string {
-  if (error instanceof AggregateError && error.message === '') return error.errors.map(messageOf).join('; ');
-  if (error instanceof Error) return error.message || (error as NodeJS.ErrnoException).code || error.name;
-  return String(error);
-}
-
 export function databaseError(what: string, cause: unknown): OutboxDatabaseError {
-  return new OutboxDatabaseError(`could not ${what}: ${messageOf(cause)}`, { cause, retriable: isTransient(cause) });
+  return new OutboxDatabaseError(`could not ${what}: ${boundedErrorText(cause)}`, { cause, retriable: isTransient(cause) });
 }

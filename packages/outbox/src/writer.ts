@@ -1,9 +1,10 @@
-import { SpanStatusCode, type Span } from '@opentelemetry/api';
+import type { Span } from '@opentelemetry/api';
 import type { ClientBase } from 'pg';
 import type { AvroCodec, AvroSchema } from '@evkit/codec';
 import { correlationFor, createEvent, headerText, newEventId, type CloudEvent, type CloudEventInit, type KafkaRecord } from '@evkit/envelope';
-import { startProducerSpan, traceHeadersOf } from '@evkit/telemetry';
-import { isTransient, messageOf } from './database';
+import { boundedErrorText } from '@evkit/errors';
+import { recordSpanFailure, startProducerSpan, traceHeadersOf } from '@evkit/telemetry';
+import { isTransient } from './database';
 import { OutboxConfigError, OutboxEventError, OutboxTransactionError, OutboxWriteError } from './errors';
 import { HEADER_COLUMNS, outboxTable } from './table';
 
@@ -91,7 +92,7 @@ export function createOutboxWriter(options: OutboxWriterOptions): OutboxWriter {
         try {
           await client.query(insert, COLUMNS.map((column) => row[column] ?? null));
         } catch (error) {
-          throw new OutboxWriteError(`could not insert event ${event.id} into ${table.name}: ${messageOf(error)}`, {
+          throw new OutboxWriteError(`could not insert event ${event.id} into ${table.name}: ${boundedErrorText(error)}`, {
             cause: error,
             retriable: isTransient(error),
           });
@@ -163,8 +164,6 @@ function spanContextProperties(event: CloudEvent<unknown>): string | null {
 }
 
 function endWithError(span: Span, error: unknown): void {
-  const message = messageOf(error);
-  span.recordException(error instanceof Error ? error : message);
-  span.setStatus({ code: SpanStatusCode.ERROR, message });
+  recordSpanFailure(span, error);
   span.end();
 }

@@ -1,7 +1,7 @@
-import { SpanStatusCode } from '@opentelemetry/api';
 import type { AvroCodec, AvroSchema } from '@evkit/codec';
 import { correlationFor, createEvent, newEventId, type CloudEvent, type CloudEventInit } from '@evkit/envelope';
-import { childLogger, eventLogFields, startProducerSpan, traceHeadersOf, type Logger } from '@evkit/telemetry';
+import { boundedErrorText } from '@evkit/errors';
+import { childLogger, eventLogFields, recordSpanFailure, startProducerSpan, traceHeadersOf, type Logger } from '@evkit/telemetry';
 import type { OutgoingRecord, PublisherTransport, RecordPosition } from '@evkit/transport';
 import { createKafkaJsPublisher, type KafkaJsPublisherOptions } from '@evkit/transport-kafkajs';
 import { ProducerClosedError, ProducerConfigError } from './errors';
@@ -47,10 +47,6 @@ export interface Producer {
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : JSON.stringify(error);
-}
-
 export function createProducer(options: ProducerOptions): Producer {
   if (options === null || typeof options !== 'object') throw new ProducerConfigError('options are required');
   if (!options.codec || typeof options.codec.encode !== 'function') throw new ProducerConfigError('codec is required (createAvroCodec)');
@@ -85,11 +81,7 @@ export function createProducer(options: ProducerOptions): Producer {
     });
     const endSpans = (error?: unknown) => {
       for (const { span } of prepared) {
-        if (error !== undefined) {
-          const message = messageOf(error);
-          span.recordException(error instanceof Error ? error : message);
-          span.setStatus({ code: SpanStatusCode.ERROR, message });
-        }
+        if (error !== undefined) recordSpanFailure(span, error);
         span.end();
       }
     };
@@ -108,7 +100,7 @@ export function createProducer(options: ProducerOptions): Producer {
       for (const { event } of prepared) {
         childLogger(logger, eventLogFields(event)).error('publish failed', {
           topic,
-          error: messageOf(error),
+          error: boundedErrorText(error),
           code: (error as { code?: string }).code,
         });
       }

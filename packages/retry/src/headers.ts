@@ -1,3 +1,4 @@
+import { boundedText, errorMessageOf } from '@evkit/errors';
 import type { RecordHeaders } from '@evkit/envelope';
 
 // Dead-letter headers: Spring Kafka's names and encodings where they fit (its tooling reads
@@ -73,42 +74,14 @@ export function readInt64(headers: RecordHeaders, name: string): bigint | undefi
   return Buffer.isBuffer(value) && value.length === 8 ? value.readBigInt64BE() : undefined;
 }
 
-export function readText(headers: RecordHeaders, name: string): string | undefined {
-  const value = headers[name];
-  if (value === undefined || Array.isArray(value)) return undefined;
-  return typeof value === 'string' ? value : value.toString('utf8');
-}
-
-/** evkit's own numeric headers are decimal text, readable in any tool. */
-export function readNumber(headers: RecordHeaders, name: string): number | undefined {
-  const text = readText(headers, name);
-  return text !== undefined && /^\d+$/.test(text) ? Number(text) : undefined;
-}
-
 const STACK_LIMIT = 2048;
 const MESSAGE_LIMIT = 1024;
+const NAME_LIMIT = 256;
 /**
  * Room a retry or dead-letter topic keeps above its source topic's record size limit for the
  * headers routing adds: the limits above at 4 bytes a character, the rest, and ample margin.
  */
 export const ROUTING_HEADROOM_BYTES = 64 * 1024;
-
-// Secrets that turn up in error messages: credentials in URLs, key=value pairs, auth headers.
-const SECRET_PATTERNS: [RegExp, string][] = [
-  [/(\b[a-z][a-z0-9+.-]*:\/\/)[^\s/:@]+:[^\s/@]+@/gi, '$1***:***@'],
-  [/\b(password|passwd|pwd|secret|token|api[_-]?key|access[_-]?key|client[_-]?secret)(["']?\s*[=:]\s*)("[^"]*"|'[^']*'|[^\s,;&]+)/gi, '$1$2***'],
-  [/\b(authorization)(\s*[:=]\s*)(basic|bearer)?\s*[^\s,;]+/gi, '$1$2$3 ***'],
-  [/\bBearer\s+[A-Za-z0-9._~+/-]+=*/g, 'Bearer ***'],
-];
-
-/** Removes credentials from text bound for a header or a log line. */
-export function redactSecrets(text: string): string {
-  return SECRET_PATTERNS.reduce((out, [pattern, replacement]) => out.replace(pattern, replacement), text);
-}
-
-export function truncate(text: string, limit: number): string {
-  return text.length <= limit ? text : `${text.slice(0, limit)}… (${text.length - limit} more characters)`;
-}
 
 export interface FailureDescription {
   errorClass: string;
@@ -123,10 +96,10 @@ export function describeFailure(error: unknown, retriable: boolean): FailureDesc
   const err = error instanceof Error ? error : undefined;
   const code = (error as { code?: unknown } | undefined)?.code;
   return {
-    errorClass: err?.name ?? typeof error,
-    code: typeof code === 'string' ? code : undefined,
-    message: truncate(redactSecrets(err?.message ?? JSON.stringify(error) ?? String(error)), MESSAGE_LIMIT),
-    stack: err?.stack === undefined ? undefined : truncate(redactSecrets(err.stack), STACK_LIMIT),
+    errorClass: boundedText(err?.name ?? typeof error, NAME_LIMIT),
+    code: typeof code === 'string' ? boundedText(code, NAME_LIMIT) : undefined,
+    message: boundedText(errorMessageOf(error), MESSAGE_LIMIT),
+    stack: err?.stack === undefined ? undefined : boundedText(err.stack, STACK_LIMIT),
     retriable,
   };
 }

@@ -1,26 +1,18 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { headerText, type RecordHeaders } from '@evkit/envelope';
+import { headerText, MalformedRecordError, type RecordHeaders } from '@evkit/envelope';
 import type { IncomingRecord, PublisherTransport, RecordPosition, SubscriberTransport } from '@evkit/transport';
+import { parseDeadLetterHeaders, type DeadLetterHeaders } from './bookkeeping';
 import { RetryConfigError } from './errors';
-import { DLT_HEADERS, originalHeaders, readInt32, readInt64, readNumber, readText, REPLAY_HEADERS } from './headers';
+import { originalHeaders, REPLAY_HEADERS } from './headers';
 
-/** A dead-lettered record and what its headers say about the failure. */
-export interface DeadLetterEntry {
+/** A dead-lettered record and what its headers say about the failure (each value checked). */
+export interface DeadLetterEntry extends DeadLetterHeaders {
   position: RecordPosition;
   /** When it was dead-lettered, ms since the epoch. */
   timestamp: number;
   key: string | null;
   eventType: string | undefined;
   eventId: string | undefined;
-  original: { topic: string | undefined; partition: number | undefined; offset: string | undefined; timestamp: string | undefined };
-  consumerGroup: string | undefined;
-  handler: string | undefined;
-  errorClass: string | undefined;
-  errorCode: string | undefined;
-  errorMessage: string | undefined;
-  attempts: number | undefined;
-  firstFailure: string | undefined;
-  lastFailure: string | undefined;
   record: IncomingRecord;
 }
 
@@ -85,20 +77,7 @@ export function readDeadLetterEntry(record: IncomingRecord): DeadLetterEntry {
     key: record.key === null ? null : record.key.toString(),
     eventType: safeHeader(headers, 'ce_type'),
     eventId: safeHeader(headers, 'ce_id'),
-    original: {
-      topic: readText(headers, DLT_HEADERS.originalTopic),
-      partition: readInt32(headers, DLT_HEADERS.originalPartition),
-      offset: readInt64(headers, DLT_HEADERS.originalOffset)?.toString(),
-      timestamp: readInt64(headers, DLT_HEADERS.originalTimestamp)?.toString(),
-    },
-    consumerGroup: readText(headers, DLT_HEADERS.originalConsumerGroup),
-    handler: readText(headers, DLT_HEADERS.handler),
-    errorClass: readText(headers, DLT_HEADERS.exceptionClass),
-    errorCode: readText(headers, DLT_HEADERS.errorCode),
-    errorMessage: readText(headers, DLT_HEADERS.exceptionMessage),
-    attempts: readNumber(headers, DLT_HEADERS.attempts),
-    firstFailure: readText(headers, DLT_HEADERS.firstFailure),
-    lastFailure: readText(headers, DLT_HEADERS.lastFailure),
+    ...parseDeadLetterHeaders(headers),
     record,
   };
 }
@@ -107,13 +86,29 @@ export function readDeadLetterEntry(record: IncomingRecord): DeadLetterEntry {
 function safeHeader(headers: RecordHeaders, name: string): string | undefined {
   try {
     return headerText(headers, name);
-  } catch {
-    return undefined;
+  } catch (error) {
+    if (error instanceof MalformedRecordError) return undefined;
+    throw error;
   }
+}
+
+/** A selection's offset bound as a number; anything else is a usage error, not a plain SyntaxError. */
+function offsetBound(value: string | undefined, name: string): bigint | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^(0|[1-9]\d{0,18})$/.test(value)) throw new RetryConfigError(`${name} must be an offset (a non-negative decimal), got ${JSON.stringify(value)}`);
+  return BigInt(value);
+}
+
+/** Refuses a selection before any record is read: a bad one would otherwise fail every batch. */
+function checkSelection(selection: ReplaySelection): void {
+  offsetBound(selection.fromOffset, 'fromOffset');
+  offsetBound(selection.toOffset, 'toOffset');
 }
 
 export function matchesSelection(entry: DeadLetterEntry, selection: ReplaySelection): boolean {
   const offset = BigInt(entry.position.offset);
+  const fromOffset = offsetBound(selection.fromOffset, 'fromOffset');
+  const toOffset = offsetBound(selection.toOffset, 'toOffset');
   return (
     (selection.from === undefined || entry.timestamp >= selection.from.getTime()) &&
     (selection.to === undefined || entry.timestamp < selection.to.getTime()) &&
@@ -121,8 +116,8 @@ export function matchesSelection(entry: DeadLetterEntry, selection: ReplaySelect
     (selection.key === undefined || entry.key === selection.key) &&
     (selection.errorCode === undefined || entry.errorCode === selection.errorCode) &&
     (selection.partition === undefined || entry.position.partition === selection.partition) &&
-    (selection.fromOffset === undefined || offset >= BigInt(selection.fromOffset)) &&
-    (selection.toOffset === undefined || offset <= BigInt(selection.toOffset))
+    (fromOffset === undefined || offset >= fromOffset) &&
+    (toOffset === undefined || offset <= toOffset)
   );
 }
 
@@ -189,6 +184,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
   };
 
   const collect = async (topic: string, selection: ReplaySelection) => {
+    checkSelection(selection);
     const entries: DeadLetterEntry[] = [];
     const group = `evkit-dlq-scan.${randomUUID()}`;
     await scan(topic, { group, positionOf: group, commit: false }, (records) => {
@@ -208,6 +204,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
       return entry;
     },
     async replay(topic, selection = {}, replayOptions = {}) {
+      checkSelection(selection);
       const target = replayOptions.target ?? 'original';
       const replayGroup = replayGroupFor(topic, selection, target);
       const progress: ReplayProgress = { scanned: 0, matched: 0, replayed: 0 };

@@ -1,55 +1,11 @@
-import { createAvroCodec, createInMemoryRegistry } from '@evkit/codec';
-import { createConsumer, type Consumer, type ConsumerOptions, type EventHandler } from '@evkit/consumer';
-import { createEvent } from '@evkit/envelope';
+import { createConsumer } from '@evkit/consumer';
 import { EvkitError } from '@evkit/errors';
 import { createMemoryIdempotencyStore } from '@evkit/idempotency';
-import { createInMemoryBroker, TransportSendError, type IncomingRecord, type InMemoryBroker } from '@evkit/transport';
+import { TransportSendError } from '@evkit/transport';
 import { FailureRoutingError, NonRetriableError } from './errors';
-import { DLT_HEADERS, readInt32, readInt64, redactSecrets, RETRY_HEADERS, ROUTING_HEADROOM_BYTES } from './headers';
+import { DLT_HEADERS, readInt32, readInt64, RETRY_HEADERS, ROUTING_HEADROOM_BYTES } from './headers';
 import { createReplayer } from './replay';
-import { createFailureRouting, type FailureRoutingOptions } from './routing';
-
-const schema = { type: 'record', name: 'Shipment', fields: [{ name: 'orderId', type: 'string' }] };
-const TYPE = 'com.example.shipment.requested';
-const TOPIC = 'shipments';
-const GROUP = 'shipping';
-const DLQ = `${TOPIC}.${GROUP}.dlq`;
-
-function setup(routingOptions: Partial<FailureRoutingOptions> = {}) {
-  const broker = createInMemoryBroker({ partitionsPerTopic: 2 });
-  broker.createTopic(TOPIC, 2);
-  const codec = createAvroCodec({ registry: createInMemoryRegistry() });
-  const routing = createFailureRouting({ publisher: broker.publisher(), groupId: GROUP, delaysMs: [10, 20], maxAttempts: 3, jitter: 0, ...routingOptions });
-  const publish = async (keys: string[]) => {
-    const records = await Promise.all(
-      keys.map(async (key) => ({ topic: TOPIC, ...(await codec.encode(TOPIC, createEvent({ source: '/orders', type: TYPE, partitionkey: key, data: { orderId: key } }), schema)) })),
-    );
-    await broker.publisher().send(records);
-  };
-  const consumerWith = (handler: EventHandler<{ orderId: string }>, extra: Partial<ConsumerOptions> = {}): Consumer =>
-    createConsumer(
-      routing.wire({ groupId: GROUP, topics: [TOPIC], codec, transport: broker.subscriber(), fromBeginning: true, failureBackoff: { initialMs: 5, maxMs: 5 }, ...extra }),
-    ).on(TYPE, handler);
-  return { broker, codec, routing, publish, consumerWith };
-}
-
-/** Waits for `done`, then for the broker to have nothing left to deliver (unless a partition never settles). */
-async function settle(broker: InMemoryBroker | undefined, done: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done()) {
-    if (Date.now() > deadline) throw new Error('not settled in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  await broker?.idle();
-}
-
-const dlqRecords = (broker: InMemoryBroker): IncomingRecord[] => {
-  try {
-    return broker.topic(DLQ).records();
-  } catch {
-    return [];
-  }
-};
+import { DLQ, dlqRecords, GROUP, settle, setup, TOPIC, TYPE } from './routing.test-support';
 
 describe('non-blocking retries', () => {
   it('succeeds on the third attempt through the retry topics, keeping key, value and headers', async () => {
@@ -153,7 +109,7 @@ describe('non-blocking retries', () => {
   it.each([
     { failure: new Error('dlq broker down'), retriable: true },
     // What the KafkaJS publisher raises for MESSAGE_TOO_LARGE: the topic will refuse it again.
-    { failure: new TransportSendError('sending 1 record(s) failed: The request included a message larger than the max message size the server will accept', { retriable: false }), retriable: false },
+    { failure: new TransportSendError('sending 1 record(s) failed: The request included a message larger than the max message size the server will accept', { retriable: false, outcomeUnknown: false }), retriable: false },
   ])('does not commit the source record when the dead-letter topic cannot be written, and raises it ($failure.message)', async ({ failure, retriable }) => {
     const { broker, publish, consumerWith } = setup({ maxAttempts: 1 });
     await publish(['o-1']);
@@ -303,15 +259,3 @@ describe('replay', () => {
 class EvkitErrorForTest extends EvkitError {
   readonly code = 'EVKIT_TEST_TRANSIENT';
 }
-
-describe('redactSecrets', () => {
-  it.each([
-    ['postgres://user:s3cret@db:5432/app', 'postgres://***:***@db:5432/app'],
-    ['login failed password=s3cret for user', 'login failed password=*** for user'],
-    ['{"apiKey": "abc123"}', '{"apiKey": ***}'],
-    ['Authorization: Bearer eyJhbGciOi.xyz', 'Authorization: Bearer ***'],
-    ['token=abc&x=1', 'token=***&x=1'],
-  ])('%s', (input, expected) => {
-    expect(redactSecrets(input)).toBe(expected);
-  });
-});

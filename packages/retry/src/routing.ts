@@ -1,10 +1,12 @@
 import { metrics } from '@opentelemetry/api';
-import type { ConsumerOptions, DeadLetterInfo, DeadLetterSink, Middleware } from '@evkit/consumer';
-import { isEvkitError } from '@evkit/errors';
+import { MAX_TIMER_MS, type ConsumerOptions, type DeadLetterInfo, type DeadLetterSink, type HandlerContext, type Middleware } from '@evkit/consumer';
+import { boundedErrorText, isEvkitError } from '@evkit/errors';
 import type { RecordHeaders } from '@evkit/envelope';
 import type { IncomingRecord, PublisherTransport, TopicSpec } from '@evkit/transport';
-import { FailureRoutingError, RetryConfigError } from './errors';
-import { describeFailure, DLT_HEADERS, int32, int64, originalHeaders, readNumber, readText, RETRY_HEADERS, ROUTING_HEADROOM_BYTES } from './headers';
+import { MAX_ATTEMPTS, parseRetryBookkeeping, type RetryBookkeeping } from './bookkeeping';
+import { createDeferralClock } from './deferral';
+import { FailureRoutingError, RetryConfigError, type MalformedRetryHeadersError } from './errors';
+import { describeFailure, DLT_HEADERS, int32, int64, originalHeaders, RETRY_HEADERS, ROUTING_HEADROOM_BYTES } from './headers';
 
 export interface TopicNaming {
   /** Default `<topic>.<group>.retry.<delayMs>`: retries belong to one group, not to every reader of the topic. */
@@ -27,7 +29,7 @@ export interface FailureRoutingOptions {
    * this trades per-key order for availability. `blocking`: retried in place; order holds.
    */
   mode?: 'non-blocking' | 'blocking';
-  /** Attempts in all, the first included. Default 4. */
+  /** Attempts in all, the first included. Default 4, at most 1000. */
   maxAttempts?: number;
   /** Delay before each retry; the last repeats. Default 1 s, 10 s, 60 s. Non-blocking: one topic per distinct delay. */
   delaysMs?: readonly number[];
@@ -65,10 +67,13 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
   const mode = options.mode ?? 'non-blocking';
   if (mode !== 'non-blocking' && mode !== 'blocking') throw new RetryConfigError(`mode must be non-blocking or blocking, got ${String(mode)}`);
   const maxAttempts = options.maxAttempts ?? 4;
-  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RetryConfigError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > MAX_ATTEMPTS) {
+    throw new RetryConfigError(`maxAttempts must be an integer from 1 to ${MAX_ATTEMPTS}, got ${maxAttempts}`);
+  }
   const delaysMs = options.delaysMs ?? [1000, 10_000, 60_000];
-  if (delaysMs.length === 0 || delaysMs.some((d) => !Number.isInteger(d) || d < 0)) {
-    throw new RetryConfigError('delaysMs must be a non-empty list of non-negative integers');
+  // A delay is a timer: Node fires one longer than 2^31-1 ms at once.
+  if (delaysMs.length === 0 || delaysMs.some((d) => !Number.isInteger(d) || d < 0 || d > MAX_TIMER_MS)) {
+    throw new RetryConfigError(`delaysMs must be a non-empty list of integers from 0 to ${MAX_TIMER_MS}`);
   }
   const jitter = options.jitter ?? 0.2;
   if (!(jitter >= 0 && jitter < 1)) throw new RetryConfigError(`jitter must be in [0, 1), got ${jitter}`);
@@ -81,14 +86,17 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
   const retried = metrics.getMeter('@evkit/retry').createCounter('evkit.retry.records', { description: 'Records sent to a retry topic' });
 
   const delayFor = (attempt: number) => delaysMs[Math.min(attempt - 1, delaysMs.length - 1)]!;
-  const jittered = (delay: number) => Math.round(delay * (1 + jitter * (2 * Math.random() - 1)));
-  /** Where the record first came from: a retry record remembers its source. */
-  const sourceOf = (record: IncomingRecord) => ({
-    topic: readText(record.headers, RETRY_HEADERS.originalTopic) ?? record.topic,
-    partition: readNumber(record.headers, RETRY_HEADERS.originalPartition) ?? record.partition,
-    offset: readText(record.headers, RETRY_HEADERS.originalOffset) ?? record.offset,
-    timestamp: readNumber(record.headers, RETRY_HEADERS.originalTimestamp) ?? record.timestamp,
-  });
+  // Jitter is capped so that a jittered delay, too, stays a valid timer.
+  const jittered = (delay: number) => Math.min(MAX_TIMER_MS, Math.round(delay * (1 + jitter * (2 * Math.random() - 1))));
+  const tierDelays = mode === 'blocking' ? [] : [...new Set(delaysMs.slice(0, Math.max(0, maxAttempts - 1)))];
+  /** The delay of `topic` when it is one of `sourceTopic`'s retry tiers. */
+  const tierDelayOf = (sourceTopic: string, topic: string) => tierDelays.find((delay) => naming.retry(sourceTopic, groupId, delay) === topic);
+  /** A retry record remembers its source, attempts and first failure; anything malformed reads as a fresh record. */
+  const bookkeepingOf = (record: IncomingRecord) => parseRetryBookkeeping(record, tierDelayOf);
+  const dueAt = createDeferralClock({ jitter, now });
+  // Retry topic → its source topic, as `retryTopics` named them: a record on a tier with no
+  // (or malformed) bookkeeping is dead-lettered to its source's dead-letter topic, not the tier's.
+  const tierSources = new Map<string, string>();
 
   const send = async (topic: string, record: IncomingRecord, headers: RecordHeaders, what: string) => {
     try {
@@ -104,10 +112,11 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
   };
 
   const deadLetter = async (record: IncomingRecord, error: unknown, info: DeadLetterInfo): Promise<void> => {
-    const source = sourceOf(record);
+    const { bookkeeping } = bookkeepingOf(record);
+    const { source } = bookkeeping;
     const failure = describeFailure(error, isRetriable(error));
     const lastFailureAt = now();
-    const firstFailureAt = info.firstFailureAt ?? readNumber(record.headers, RETRY_HEADERS.firstFailure) ?? lastFailureAt;
+    const firstFailureAt = info.firstFailureAt ?? bookkeeping.firstFailureAt ?? lastFailureAt;
     const headers: RecordHeaders = {
       ...originalHeaders(record.headers),
       [DLT_HEADERS.originalTopic]: source.topic,
@@ -126,13 +135,13 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
       [DLT_HEADERS.firstFailure]: new Date(firstFailureAt).toISOString(),
       [DLT_HEADERS.lastFailure]: new Date(lastFailureAt).toISOString(),
     };
-    const topic = naming.deadLetter(source.topic, info.groupId);
+    const topic = naming.deadLetter(tierSources.get(source.topic) ?? source.topic, info.groupId);
     await send(topic, record, headers, 'dead-letter topic');
     deadLettered.add(1, { 'messaging.destination.name': source.topic, 'evkit.error_code': failure.code ?? failure.errorClass, 'evkit.dlq.reason': info.reason });
   };
 
-  const toRetryTopic = async (record: IncomingRecord, attempt: number) => {
-    const source = sourceOf(record);
+  const toRetryTopic = async (record: IncomingRecord, bookkeeping: RetryBookkeeping, attempt: number) => {
+    const { source } = bookkeeping;
     const delay = delayFor(attempt);
     const headers: RecordHeaders = {
       ...originalHeaders(record.headers),
@@ -142,20 +151,28 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
       [RETRY_HEADERS.originalPartition]: String(source.partition),
       [RETRY_HEADERS.originalOffset]: source.offset,
       [RETRY_HEADERS.originalTimestamp]: String(source.timestamp),
-      [RETRY_HEADERS.firstFailure]: String(readNumber(record.headers, RETRY_HEADERS.firstFailure) ?? now()),
+      [RETRY_HEADERS.firstFailure]: String(bookkeeping.firstFailureAt ?? now()),
     };
     await send(naming.retry(source.topic, groupId, delay), record, headers, 'retry topic');
     retried.add(1, { 'messaging.destination.name': source.topic, 'evkit.retry.attempt': attempt });
   };
 
+  /** Forged or corrupt bookkeeping: dead-lettered as a fresh record, before any handler runs. */
+  const deadLetterMalformed = async (context: HandlerContext, error: MalformedRetryHeadersError) => {
+    await deadLetter(context.record, error, { groupId: context.groupId, reason: 'malformed-headers', attempts: 0 });
+    context.logger.error('retry headers malformed: dead-lettered as a fresh record', { code: error.code, header: error.header, error: boundedErrorText(error) });
+  };
+
   const nonBlocking: Middleware = (next) => async (event, context) => {
+    const parsed = bookkeepingOf(context.record);
+    if (!parsed.ok) return deadLetterMalformed(context, parsed.error);
     try {
       await next(event, context);
     } catch (error) {
-      const attempt = (readNumber(context.record.headers, RETRY_HEADERS.attempt) ?? 0) + 1;
+      const attempt = parsed.bookkeeping.attempt + 1;
       if (isRetriable(error) && attempt < maxAttempts) {
         context.logger.warn('handler failed: moved to a retry topic', { attempt, code: isEvkitError(error) ? error.code : undefined });
-        await toRetryTopic(context.record, attempt);
+        await toRetryTopic(context.record, parsed.bookkeeping, attempt);
       } else {
         await deadLetter(context.record, error, { groupId: context.groupId, reason: 'handler', handler: event.type, attempts: attempt });
         context.logger.error('handler failed for good: dead-lettered', { attempts: attempt, code: isEvkitError(error) ? error.code : undefined });
@@ -164,6 +181,8 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
   };
 
   const blocking: Middleware = (next) => async (event, context) => {
+    const parsed = bookkeepingOf(context.record);
+    if (!parsed.ok) return deadLetterMalformed(context, parsed.error);
     let firstFailureAt: number | undefined;
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -195,13 +214,21 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
   const routing: FailureRouting = {
     middleware: mode === 'blocking' ? blocking : nonBlocking,
     deadLetter,
-    retryTopics(sourceTopics) {
-      if (mode === 'blocking') return [];
-      const delays = [...new Set(delaysMs.slice(0, Math.max(0, maxAttempts - 1)))];
-      return sourceTopics.flatMap((topic) => delays.map((delay) => naming.retry(topic, groupId, delay)));
-    },
+    retryTopics: (sourceTopics) =>
+      sourceTopics.flatMap((source) =>
+        tierDelays.map((delay) => {
+          const tier = naming.retry(source, groupId, delay);
+          tierSources.set(tier, source);
+          return tier;
+        }),
+      ),
     deadLetterTopic: (sourceTopic) => naming.deadLetter(sourceTopic, groupId),
-    deferUntil: (record) => readNumber(record.headers, RETRY_HEADERS.notBefore),
+    deferUntil(record) {
+      // Malformed bookkeeping is not deferred: the middleware dead-letters it at once.
+      const parsed = bookkeepingOf(record);
+      const retry = parsed.ok ? parsed.bookkeeping.retry : undefined;
+      return retry === undefined ? undefined : dueAt(record, retry);
+    },
     wire(consumerOptions) {
       if (consumerOptions.groupId !== groupId) {
         throw new RetryConfigError(`the consumer's group ${consumerOptions.groupId} is not this routing's group ${groupId}`);

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { isEvkitError } from '@evkit/errors';
-import type { StackEndpoints } from './config';
+import { terminalErrorText } from '@evkit/errors';
+import { printableEndpoints, type StackEndpoints } from './config';
 import { parseStackArgs } from './args';
 import { createLocalStack } from './local-stack';
 import { runSmoke } from './smoke';
@@ -64,13 +64,13 @@ function printStatus(statuses: { name: string; node?: number; pid: number | unde
 }
 
 function printEndpoints(endpoints: StackEndpoints): void {
-  for (const [key, value] of Object.entries(endpoints)) console.log(`${key.padEnd(13)} ${String(value)}`);
+  for (const [key, value] of Object.entries(printableEndpoints(endpoints))) console.log(`${key.padEnd(13)} ${String(value)}`);
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(isEvkitError(error) ? `${error.code}: ${error.message}` : error);
+    console.error(terminalErrorText(error));
     process.exit(2);
   },
 );

@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { DEFAULT_PORTS, kafkaNodesOf, resolveStackConfig, stackEndpoints } from './config';
+import { DEFAULT_PORTS, kafkaNodesOf, printableEndpoints, resolveStackConfig, stackEndpoints } from './config';
 import { StackConfigError } from './errors';
 
 describe('resolveStackConfig', () => {
@@ -88,5 +88,16 @@ describe('resolveStackConfig', () => {
     expect(own.artifactsDir).toBe('/tmp/a/.stack');
     expect(resolveStackConfig({ dir: '/tmp/b', artifactsDir: '/tmp/a/.stack' }, {}).artifactsDir).toBe('/tmp/a/.stack');
     expect(resolveStackConfig({ dir: '/tmp/b' }, { EVKIT_STACK_ARTIFACTS_DIR: '/tmp/shared' }).artifactsDir).toBe('/tmp/shared');
+  });
+});
+
+describe('printableEndpoints', () => {
+  it('masks the PostgreSQL password, and any URL password, keeping the rest', () => {
+    const config = resolveStackConfig({}, {});
+    const shown = printableEndpoints(stackEndpoints(config, { EVKIT_REGISTRY_URL: 'https://svc:s3cret@registry.example/x' }));
+    expect(shown.postgresUrl).toBe(`postgres://evkit:***@127.0.0.1:${DEFAULT_PORTS.postgres}/evkit`);
+    expect(shown.registryUrl).toBe('https://svc:***@registry.example/x');
+    expect(shown.connectUrl).toBe(`http://127.0.0.1:${DEFAULT_PORTS.connect}`);
+    expect(JSON.stringify(shown)).not.toMatch(/evkit@|s3cret/);
   });
 });

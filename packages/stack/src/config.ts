@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { redactUrl } from '@evkit/errors';
 import { StackConfigError } from './errors';
 
 export type ServiceName = 'postgres' | 'kafka' | 'registry' | 'connect';
@@ -170,5 +171,15 @@ export function stackEndpoints(config: StackConfig, env: NodeJS.ProcessEnv = pro
     postgresUrl:
       env.EVKIT_PG_URL ||
       `postgres://${POSTGRES_USER}:${POSTGRES_PASSWORD}@127.0.0.1:${config.ports.postgres}/${POSTGRES_DATABASE}`,
+  };
+}
+
+/** The endpoints as they may be printed or logged: the PostgreSQL password (any URL's) masked. */
+export function printableEndpoints(endpoints: StackEndpoints): StackEndpoints {
+  return {
+    kafkaBrokers: endpoints.kafkaBrokers,
+    registryUrl: redactUrl(endpoints.registryUrl),
+    connectUrl: redactUrl(endpoints.connectUrl),
+    postgresUrl: redactUrl(endpoints.postgresUrl),
   };
 }

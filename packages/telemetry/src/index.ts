@@ -1,5 +1,5 @@
 export { spanContextFromTraceparent, traceHeadersOf } from './trace-context';
-export { startProducerSpan, withConsumerSpan } from './spans';
+export { recordSpanFailure, startProducerSpan, withConsumerSpan } from './spans';
 export type { ConsumedRecordInfo, SpanEventAttributes } from './spans';
 export { childLogger, createJsonLogger, eventLogFields } from './logger';
 export type { LogFields, Logger, LogLevel } from './logger';

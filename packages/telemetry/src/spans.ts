@@ -1,5 +1,6 @@
 import { context, SpanKind, SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
 import type { CloudEventAttributes } from '@evkit/envelope';
+import { boundedErrorText, boundedText } from '@evkit/errors';
 import { spanContextFromTraceparent } from './trace-context';
 
 const TRACER_NAME = '@evkit/telemetry';
@@ -78,10 +79,20 @@ export async function withConsumerSpan<T>(record: ConsumedRecordInfo, event: Clo
     span.setStatus({ code: SpanStatusCode.OK });
     return result;
   } catch (error) {
-    span.recordException(error instanceof Error ? error : String(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+    recordSpanFailure(span, error);
     throw error;
   } finally {
     span.end();
   }
+}
+
+/**
+ * Marks the span failed with the error. Spans go to a collector as log lines do, so the
+ * message and stack are redacted and bounded like them.
+ */
+export function recordSpanFailure(span: Span, error: unknown): void {
+  const err = error instanceof Error ? error : undefined;
+  const message = boundedErrorText(error);
+  span.recordException({ name: err?.name ?? typeof error, message, ...(err?.stack === undefined ? {} : { stack: boundedText(err.stack) }) });
+  span.setStatus({ code: SpanStatusCode.ERROR, message });
 }

@@ -34,7 +34,10 @@ export function lagCommand(output: (json: boolean) => Output): Command {
     .option('--json', 'machine-readable output')
     .action(async (group: string, flags: { topics?: string; brokers?: string; timeout: string; json?: boolean }) => {
       const out = output(flags.json ?? false);
-      if (!/^[1-9]\d*$/.test(flags.timeout)) throw new CliUsageError(`--timeout must be a positive number of milliseconds, got ${flags.timeout}`);
+      // Up to Node's longest timer: a longer one fires at once.
+      if (!/^[1-9]\d*$/.test(flags.timeout) || Number(flags.timeout) > 2 ** 31 - 1) {
+        throw new CliUsageError(`--timeout must be a positive number of milliseconds up to 2147483647, got ${flags.timeout}`);
+      }
       const topics = flags.topics?.split(',').map((t) => t.trim()).filter(Boolean);
       if (topics !== undefined && topics.length === 0) throw new CliUsageError('--topics needs at least one topic');
       const lag = await readGroupLag(kafkaClient(flags), group, { ...(topics ? { topics } : {}), timeoutMs: Number(flags.timeout) });

@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { createLocalStack } from '@evkit/stack';
+import { createLocalStack, printableEndpoints } from '@evkit/stack';
 import type { Output } from '../context';
 import { CliFindingError } from '../exit-codes';
 
@@ -13,7 +13,7 @@ export function stackCommand(output: (json: boolean) => Output): Command {
       const out = output(flags.json ?? false);
       const local = createLocalStack({ log: (line) => out.err(line) });
       const statuses = await local.up();
-      out.out(out.json ? JSON.stringify({ services: statuses, endpoints: local.endpoints }, null, 2) : statuses.map((s) => `${s.name} healthy pid ${s.pid}`).join('\n'));
+      out.out(out.json ? JSON.stringify({ services: statuses, endpoints: printableEndpoints(local.endpoints) }, null, 2) : statuses.map((s) => `${s.name} healthy pid ${s.pid}`).join('\n'));
     });
   stack
     .command('down')
