@@ -35,6 +35,23 @@ function fakeKafka(partitions: number, baseOffset: (topic: string, partition: nu
 
 const record = (topic: string, key: string | null, value: string): OutgoingRecord => ({ topic, key, value: Buffer.from(value), headers: {} });
 
+/** Makes the fake's sendBatch wait until `release` is called: a request in flight. */
+function holdRequests(fake: ReturnType<typeof fakeKafka>) {
+  const answer = fake.producer.sendBatch.getMockImplementation()!;
+  const held: (() => void)[] = [];
+  fake.producer.sendBatch.mockImplementation((batch: ProducerBatch) => new Promise((resolve, reject) => held.push(() => void answer(batch).then(resolve, reject))));
+  return {
+    held: () => held.length,
+    release: async () => {
+      held.shift()!();
+      await new Promise((resolve) => setImmediate(resolve));
+    },
+  };
+}
+
+const sentValues = (fake: ReturnType<typeof fakeKafka>) =>
+  fake.producer.sendBatch.mock.calls.map(([batch]) => batch.topicMessages!.flatMap((t) => t.messages.map((m: Message) => String(m.value))));
+
 describe('createKafkaJsPublisher', () => {
   it('configures an idempotent acks=all producer with one request in flight and bounded retries', async () => {
     const fake = fakeKafka(3, () => 0);
@@ -143,6 +160,78 @@ describe('createKafkaJsPublisher', () => {
       constructor: TransportSendError,
       retriable: true,
       cause: expect.any(TransportConnectError) as unknown,
+    });
+  });
+
+  describe('coalescing', () => {
+    it('sends what arrives while a request is in flight as one request, each caller getting its own positions', async () => {
+      const fake = fakeKafka(1, () => 0);
+      const requests = holdRequests(fake);
+      const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+      const first = publisher.send([record('t', 'k', '0')]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const rest = Array.from({ length: 99 }, (_, i) => publisher.send([record('t', 'k', String(i + 1))]));
+      expect(requests.held()).toBe(1);
+      await requests.release();
+      await requests.release();
+      expect(sentValues(fake)).toEqual([['0'], Array.from({ length: 99 }, (_, i) => String(i + 1))]);
+      expect(await first).toEqual([{ topic: 't', partition: 0, offset: '0' }]);
+      // The second request's base offset is 0 in this fake: caller i got the record at index i.
+      const positions = await Promise.all(rest);
+      positions.forEach((p, i) => expect(p).toEqual([{ topic: 't', partition: 0, offset: String(i) }]));
+    });
+
+    it('keeps each request within maxBatchRecords and maxBatchBytes, never splitting one caller', async () => {
+      const fake = fakeKafka(1, () => 0);
+      const requests = holdRequests(fake);
+      const publisher = createKafkaJsPublisher({ kafka: fake.kafka, maxBatchRecords: 3, maxBatchBytes: 1000 });
+      const sends = [publisher.send([record('t', 'k', 'a')])];
+      await new Promise((resolve) => setImmediate(resolve));
+      sends.push(publisher.send([record('t', 'k', 'b'), record('t', 'k', 'c')]));
+      sends.push(publisher.send([record('t', 'k', 'd'), record('t', 'k', 'e')])); // would make 4
+      sends.push(publisher.send([record('t', 'k', 'x'.repeat(2000))])); // over the bytes alone
+      sends.push(publisher.send([record('t', 'k', 'f')]));
+      while (requests.held() > 0) await requests.release();
+      await Promise.all(sends);
+      expect(sentValues(fake)).toEqual([['a'], ['b', 'c'], ['d', 'e'], ['x'.repeat(2000)], ['f']]);
+    });
+
+    it('fails exactly the callers of a failed request; the next request goes out under a new producer id', async () => {
+      const fake = fakeKafka(1, () => 0);
+      const requests = holdRequests(fake);
+      const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+      const first = publisher.send([record('t', 'k', '0')]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const lost = Object.assign(new Error('Request timed out'), { name: 'KafkaJSRequestTimeoutError', retriable: true });
+      fake.producer.sendBatch.mockImplementationOnce(() => Promise.reject(lost));
+      // Settled into values at once: a rejection nobody listens to yet fails the test.
+      const failing = [publisher.send([record('t', 'k', '1')]), publisher.send([record('t', 'k', '2')])].map((send) => send.then(() => 'resolved', (error: unknown) => error));
+      await requests.release();
+      const errors = await Promise.all(failing);
+      const after = publisher.send([record('t', 'k', '3')]);
+      await new Promise((resolve) => setImmediate(resolve));
+      await requests.release();
+      await expect(first).resolves.toHaveLength(1);
+      for (const error of errors) expect(error).toMatchObject({ constructor: TransportSendError, cause: lost, outcomeUnknown: true });
+      await expect(after).resolves.toHaveLength(1);
+      expect(jest.spyOn(fake.kafka, 'producer')).toHaveBeenCalledTimes(2);
+    });
+
+    it('with lingerMs, waits for others to join a send to an idle publisher', async () => {
+      const fake = fakeKafka(1, () => 0);
+      const publisher = createKafkaJsPublisher({ kafka: fake.kafka, lingerMs: 20 });
+      const sends = [publisher.send([record('t', 'k', 'a')]), publisher.send([record('t', 'k', 'b')])];
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      sends.push(publisher.send([record('t', 'k', 'c')]));
+      await Promise.all(sends);
+      expect(sentValues(fake)).toEqual([['a', 'b', 'c']]);
+    });
+
+    it('refuses unusable bounds', () => {
+      const fake = fakeKafka(1, () => 0);
+      expect(() => createKafkaJsPublisher({ kafka: fake.kafka, maxBatchRecords: 0 })).toThrow(/maxBatchRecords/);
+      expect(() => createKafkaJsPublisher({ kafka: fake.kafka, maxBatchBytes: 1.5 })).toThrow(/maxBatchBytes/);
+      expect(() => createKafkaJsPublisher({ kafka: fake.kafka, lingerMs: -1 })).toThrow(/lingerMs/);
     });
   });
 
