@@ -243,7 +243,7 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
       delaysMs: spec.routing.delaysMs,
       jitter: 0,
     });
-    options = routing.wire(options);
+    options = { ...options, middleware: [routing.middleware, ...(options.middleware ?? [])] };
   }
   const consumer = createConsumer(options).on<Step, PoolClient>(
     STEP_TYPE,

@@ -8,7 +8,7 @@ import { createFailureRouting } from '@evkit/retry';
 import { createLocalStack } from '@evkit/stack';
 import type { SubscriberTransport } from '@evkit/transport';
 import { createKafkaJsPublisher, createKafkaJsSubscriber, createTopicsAndWait } from '@evkit/transport-kafkajs';
-import { createConsumer, type Consumer, type ConsumerOptions, type EventHandler } from '@evkit/consumer';
+import { createConsumer, type Consumer, type ConsumerOptions, type EventHandler, type Middleware } from '@evkit/consumer';
 
 // Against the real stack: Kafka for delivery, PostgreSQL for the processed-events table and the
 // handler's own side effects, Apicurio for schemas. The effects table has no key on event_id: an
@@ -190,7 +190,7 @@ describe.each([
     const topic = await newTopic();
     const ids = (await publishKeyed(topic, 600, 30)).map((p) => p.event.id);
     const groupId = `evkit-it-${randomUUID()}`;
-    const slow = { ...mode, middleware: [(next: Parameters<NonNullable<ConsumerOptions['middleware']>[number]>[0]) => async (e: Parameters<typeof next>[0], c: Parameters<typeof next>[1]) => {
+    const slow = { ...mode, middleware: [(next: Parameters<Middleware>[0]) => async (e: Parameters<typeof next>[0], c: Parameters<typeof next>[1]) => {
       await new Promise((r) => setTimeout(r, 5));
       await next(e, c);
     }] };
@@ -260,7 +260,7 @@ describe('consumer with dedupeBatching: failures inside a batch', () => {
     const failOn = ids[40]!;
     let failures = 0;
     const consumer = createConsumer(
-      routing.wire({ groupId, topics: [topic], codec, idempotency: store, dedupeBatching: true, fromBeginning: true, kafka: kafkaOptions }),
+      { groupId, topics: [topic], codec, idempotency: store, dedupeBatching: true, fromBeginning: true, kafka: kafkaOptions, middleware: [routing.middleware] },
     ).on<Data, PoolClient>(TYPE, async (event, context) => {
       await recordEffect('a')(event, context);
       if (event.id === failOn && failures++ === 0) throw new Error('fails once: off to the retry topic');

@@ -3,9 +3,18 @@ import { correlationFor, createEvent, type CloudEvent } from '@evkit/envelope';
 import { createMemoryIdempotencyStore, type BatchingIdempotencyStore } from '@evkit/idempotency';
 import type { Logger } from '@evkit/telemetry';
 import { createInMemoryBroker, type InMemoryBroker } from '@evkit/transport';
-import { createConsumer, type ConsumerOptions } from './consumer';
+import { createConsumer } from './consumer';
+import type { ConsumerOptions } from './options';
 import { ConsumerConfigError } from './errors';
-import type { EventHandler } from './handler';
+import type { EventHandler, Middleware } from './handler';
+import type { IncomingRecord } from '@evkit/transport';
+
+/** A pass-through failure routing whose only part is `deferUntil`: how a retry tier holds records back. */
+function deferring(deferUntil: (record: IncomingRecord) => number | undefined): Middleware {
+  return Object.assign((next: Parameters<Middleware>[0]) => next, {
+    failureRouting: { groupId: 'billing', topicsFor: () => ({ subscribe: [], ensure: [] }), deferUntil, deadLetter: { deadLetter: async () => {} } },
+  });
+}
 
 const orderPlaced = {
   type: 'record',
@@ -263,7 +272,7 @@ describe('consumer', () => {
     const delays: number[] = [];
     let calls = 0;
     const consumer = h
-      .consumer({ transport, deferUntil: () => (calls++ === 0 ? Date.now() + 365 * 24 * 3600 * 1000 : undefined), onError: (e) => errors.push(e) })
+      .consumer({ transport, middleware: [deferring(() => (calls++ === 0 ? Date.now() + 365 * 24 * 3600 * 1000 : undefined))], onError: (e) => errors.push(e) })
       .on(ORDER_PLACED, async () => {});
     try {
       await consumer.start();
@@ -285,9 +294,11 @@ describe('consumer', () => {
     const errors: unknown[] = [];
     const consumer = h
       .consumer({
-        deferUntil: () => {
-          throw new Error(`password=hunter2 ${'x'.repeat(1024 * 1024)}`);
-        },
+        middleware: [
+          deferring(() => {
+            throw new Error(`password=hunter2 ${'x'.repeat(1024 * 1024)}`);
+          }),
+        ],
         onError: (e) => errors.push(e),
         failureBackoff: { initialMs: 5, maxMs: 5 },
       })
@@ -303,10 +314,8 @@ describe('consumer', () => {
   it('validates its options at the edge', () => {
     const h = harness();
     expect(() => createConsumer({ ...({} as ConsumerOptions) })).toThrow(/groupId is required/);
-    expect(() => h.consumer({ keyConcurrency: 0 })).toThrow(/keyConcurrency must be a positive integer/);
-    // Timers longer than Node's limit would fire at once.
-    expect(() => h.consumer({ failureBackoff: { maxMs: 2 ** 31 } })).toThrow(/failureBackoff.maxMs must be a positive integer up to 2147483647/);
-    expect(() => h.consumer({ handlerTimeoutMs: 2 ** 31 })).toThrow(/handlerTimeoutMs must be positive and at most 2147483647/);
+    expect(() => h.consumer({ keyConcurrency: 0 })).toThrow(/keyConcurrency must be an integer from 1/);
+    expect(() => h.consumer({ unknownEventTypes: 'dead-letter' })).toThrow(/needs a failure routing middleware/);
     expect(() => h.consumer({ topics: [] })).toThrow(/topics must list/);
     const consumer = h.consumer().on(ORDER_PLACED, async () => {});
     expect(() => consumer.on(ORDER_PLACED, async () => {})).toThrow(/already registered/);

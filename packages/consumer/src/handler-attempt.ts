@@ -7,16 +7,19 @@ export class HandlerAttempt {
   private controller: AbortController | undefined;
   private reason: unknown;
   private aborted = false;
-  private readonly onStop = () => this.abort(this.stop.reason);
+  private stop: AbortSignal | undefined;
+  private readonly onStop = () => this.abort(this.stop!.reason);
 
-  constructor(private readonly stop: AbortSignal) {}
+  /** `parent`: the consumer's stop signal, or (for one timed call) a getter of the record's signal, read only when this one is. */
+  constructor(private readonly parent: AbortSignal | (() => AbortSignal)) {}
 
   get signal(): AbortSignal {
     if (!this.controller) {
       this.controller = new AbortController();
+      const stop = (this.stop = typeof this.parent === 'function' ? this.parent() : this.parent);
       if (this.aborted) this.controller.abort(this.reason);
-      else if (this.stop.aborted) this.abort(this.stop.reason);
-      else this.stop.addEventListener('abort', this.onStop, { once: true });
+      else if (stop.aborted) this.abort(stop.reason);
+      else stop.addEventListener('abort', this.onStop, { once: true });
     }
     return this.controller.signal;
   }
@@ -30,6 +33,6 @@ export class HandlerAttempt {
 
   /** The attempt is over: stop listening to the consumer's stop signal. */
   done(): void {
-    if (this.controller) this.stop.removeEventListener('abort', this.onStop);
+    this.stop?.removeEventListener('abort', this.onStop);
   }
 }

@@ -1,6 +1,6 @@
 import type { CloudEvent } from '@evkit/envelope';
 import type { Logger } from '@evkit/telemetry';
-import type { IncomingRecord } from '@evkit/transport';
+import type { IncomingRecord, TopicSpec } from '@evkit/transport';
 
 /** What a handler knows besides the event. */
 export interface HandlerContext<TTransaction = unknown> {
@@ -27,8 +27,33 @@ export type EventHandler<T = unknown, TTransaction = unknown> = (
   context: HandlerContext<TTransaction>,
 ) => Promise<void>;
 
-/** Wraps a handler (Watermill style): retry, dedupe, timeout, tracing are all middleware. */
-export type Middleware = (next: EventHandler) => EventHandler;
+/**
+ * Wraps a handler (Watermill style): tracing, failure routing, the timeout and dedupe are all
+ * middleware, listed in one order the user can change (see `ConsumerOptions.middleware`).
+ */
+export interface Middleware {
+  (next: EventHandler): EventHandler;
+  /** Set by failure routing (`@evkit/retry`): what it needs of the consumer besides the handler chain. */
+  readonly failureRouting?: FailureRoutingHooks;
+}
+
+/** The consumer's own middleware, named where a list gives the order: `tracing`, `timeout` (`handlerTimeoutMs`), `dedupe` (`idempotency`). */
+export type BuiltInMiddleware = 'tracing' | 'timeout' | 'dedupe';
+
+/**
+ * What failure routing asks of the consumer it is listed in: more topics to read and create,
+ * records held back until due, and a place for records no handler can take.
+ */
+export interface FailureRoutingHooks {
+  /** The consumer group it routes for: it must be the consumer's. */
+  readonly groupId: string;
+  /** Topics to read besides `sourceTopics` (retry tiers), and topics to create at start, sized like their source. */
+  topicsFor(sourceTopics: readonly string[]): { subscribe: string[]; ensure: TopicSpec[] };
+  /** When a record may be handled, ms since the epoch; undefined: now. */
+  deferUntil(record: IncomingRecord): number | undefined;
+  /** Undecodable records, and unknown types with `unknownEventTypes: 'dead-letter'`. */
+  readonly deadLetter: DeadLetterSink;
+}
 
 /** Applies middleware so the first listed is the outermost. */
 export function compose(middleware: readonly Middleware[], handler: EventHandler): EventHandler {

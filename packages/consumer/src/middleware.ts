@@ -1,22 +1,38 @@
+import { runWithEventContext } from '@evkit/envelope';
 import type { IdempotencyStore } from '@evkit/idempotency';
+import { withConsumerSpan } from '@evkit/telemetry';
 import { HandlerTimeoutError } from './errors';
 import type { HandlerContext, Middleware } from './handler';
+import { HandlerAttempt } from './handler-attempt';
+
+type Dedupe = Pick<IdempotencyStore, 'runOnce'>;
+
+/** With `dedupeBatching`, the store of the record's partition batch; set on the record's context by the runner. */
+export const BATCH_STORE = Symbol('evkit.batchStore');
+type WithBatchStore = HandlerContext & { [BATCH_STORE]?: Dedupe };
 
 /**
  * Side effects at most once per event id and consumer group. The handler runs inside the
  * store's transaction (`context.transaction`); a redelivered event that was already processed is
  * skipped and marked `context.duplicate`. Put it innermost: each attempt is one transaction.
+ * When the attempt's signal aborts (timeout, stop), the store ends the transaction at once
+ * (rolled back) even if the handler never settles: its late writes cannot commit.
  */
-export function dedupe(store: Pick<IdempotencyStore, 'runOnce'>): Middleware {
+export function dedupe(store: Dedupe): Middleware {
   return (next) => async (event, context) => {
-    const outcome = await store.runOnce(context.groupId, event.id, async (transaction) => {
-      context.transaction = transaction;
-      try {
-        await next(event, context);
-      } finally {
-        context.transaction = undefined;
-      }
-    });
+    const outcome = await ((context as WithBatchStore)[BATCH_STORE] ?? store).runOnce(
+      context.groupId,
+      event.id,
+      async (transaction) => {
+        context.transaction = transaction;
+        try {
+          await next(event, context);
+        } finally {
+          context.transaction = undefined;
+        }
+      },
+      { signal: context.signal },
+    );
     if (outcome.duplicate) {
       context.duplicate = true;
       context.logger.info('duplicate delivery absorbed: event already processed by this group', {
@@ -29,25 +45,60 @@ export function dedupe(store: Pick<IdempotencyStore, 'runOnce'>): Middleware {
 }
 
 /**
- * Fails the attempt after `ms` and aborts `context.signal`. Place it outside dedupe: the timed-out
- * handler keeps its transaction until it returns, so a redelivery waits for it instead of racing.
+ * Fails the attempt after `ms` with a retriable `HandlerTimeoutError`, and aborts the signal the
+ * layers inside it see. It does not wait for the handler: a handler that never settles releases
+ * its slot, and failure routing outside treats the timeout as any failed attempt. Each call is
+ * an attempt of its own (a blocking retry gets a fresh signal), so place it inside failure
+ * routing and outside dedupe.
  */
-export function timeout(ms: number, abort: (reason: Error, context: HandlerContext) => void): Middleware {
+export function timeout(ms: number): Middleware {
   return (next) => async (event, context) => {
+    const attempt = new HandlerAttempt(() => context.signal);
     let timer: NodeJS.Timeout | undefined;
     const expired = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => {
-        const error = new HandlerTimeoutError(`handler for ${event.type} (event ${event.id}) took longer than ${ms} ms`, {
-          retriable: true,
-        });
-        abort(error, context);
+        const error = new HandlerTimeoutError(`handler for ${event.type} (event ${event.id}) took longer than ${ms} ms`, { retriable: true });
+        attempt.abort(error);
         reject(error);
       }, ms);
     });
     try {
-      await Promise.race([next(event, context), expired]);
+      await Promise.race([next(event, attemptContext(context, attempt)), expired]);
     } finally {
       clearTimeout(timer);
+      attempt.done();
     }
   };
+}
+
+/**
+ * The context one timed call sees: its own signal, and its own `transaction` (an abandoned
+ * attempt clearing its transaction late must not clear the next attempt's). `duplicate` is the
+ * record's: the consumer counts it.
+ */
+function attemptContext(context: HandlerContext, attempt: HandlerAttempt): HandlerContext {
+  return Object.create(context, {
+    signal: { get: () => attempt.signal },
+    transaction: { value: undefined, writable: true },
+    duplicate: {
+      get: () => context.duplicate,
+      set: (duplicate: boolean) => {
+        context.duplicate = duplicate;
+      },
+    },
+  }) as HandlerContext;
+}
+
+/**
+ * A CONSUMER span per delivery (child of the producer's through the event's `traceparent`), and
+ * the event as `activeEvent()` so that what the handler publishes carries its correlation and
+ * causation. A retry is a new delivery: a span of its own.
+ */
+export function tracing(): Middleware {
+  return (next) => (event, context) =>
+    withConsumerSpan(
+      { topic: context.record.topic, partition: context.record.partition, offset: context.record.offset, groupId: context.groupId },
+      event,
+      () => runWithEventContext(event, () => next(event, context)),
+    );
 }

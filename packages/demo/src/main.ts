@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     const shipping = { handled: 0, fixed: false };
     const routing = createFailureRouting({ publisher, groupId: `demo-shipping-${run}`, delaysMs: [500], maxAttempts: 2 });
     const shippingConsumer = createConsumer(
-      routing.wire({ groupId: `demo-shipping-${run}`, topics: [topic], codec, kafka, idempotency: store, fromBeginning: true, ensureTopics: [topic] }),
+      { groupId: `demo-shipping-${run}`, topics: [topic], codec, kafka, idempotency: store, fromBeginning: true, ensureTopics: [topic], middleware: [routing.middleware] },
     ).on<OrderPlaced, PoolClient>(ORDER_PLACED, async (event, ctx) => {
       if (event.data.orderId.endsWith(`-${POISON_ORDER}`) && !shipping.fixed) {
         throw new NonRetriableError(`order ${event.data.orderId} has an address the label printer rejects`);

@@ -165,6 +165,41 @@ describe('PostgreSQL store on the real server', () => {
     await expect(store.runOnce(g, 'e-1', (client) => insertOrder(client, orderId))).resolves.toMatchObject({ duplicate: false });
   });
 
+  it('rolls back an abandoned attempt at once: its row locks go, its late write cannot commit, the retry runs', async () => {
+    const consumerGroup = group();
+    const eventId = randomUUID();
+    const orderId = randomUUID();
+    const abandon = new AbortController();
+    let lateWrite: Promise<unknown> | undefined;
+    const hung = gate();
+    const first = store.runOnce(
+      consumerGroup,
+      eventId,
+      async (client) => {
+        await client.query(`INSERT INTO ${orders} (id) VALUES ($1)`, [`${orderId}-early`]);
+        await hung.promise; // hung on an external call
+        lateWrite = client.query(`INSERT INTO ${orders} (id) VALUES ($1)`, [orderId]);
+        await lateWrite;
+      },
+      { signal: abandon.signal },
+    );
+    await sleep(100);
+    const reason = new Error('timed out');
+    abandon.abort(reason);
+    await expect(first).rejects.toBe(reason);
+    // The retry does not wait for the hung attempt: its claim on the event id is gone.
+    const retry = await store.runOnce(consumerGroup, eventId, async (client) => {
+      await client.query(`INSERT INTO ${orders} (id) VALUES ($1)`, [`${orderId}-retry`]);
+    });
+    expect(retry.duplicate).toBe(false);
+    hung.open(); // the hung handler wakes up and writes late
+    await sleep(50);
+    await expect(lateWrite).rejects.toThrow();
+    expect(await visible(consumerGroup, eventId, orderId)).toEqual({ processed: 1, order: 0 });
+    const early = await observer.query(`SELECT 1 FROM ${orders} WHERE id = $1`, [`${orderId}-early`]);
+    expect(early.rowCount).toBe(0);
+  });
+
   it('deletes only old rows, in chunks of deleteBatchSize', async () => {
     const retentionTable = `${prefix}_ret`;
     createdTables.push(retentionTable);

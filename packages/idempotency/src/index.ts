@@ -1,3 +1,4 @@
+export type { RunOnceOptions } from './abandon';
 export type { BatchingIdempotencyStore, IdempotencyBatch, IdempotencyStore, RunOnceResult } from './store';
 export { createPostgresIdempotencyStore, DEFAULT_TABLE } from './postgres-store';
 export type {

@@ -1,3 +1,4 @@
+import { untilAborted } from './abandon';
 import type { IdempotencyStore, RunOnceResult } from './store';
 import { assertKey, assertMaxAge, assertPositiveInteger, assertWork, createInFlight } from './validation';
 
@@ -37,7 +38,7 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
   const tails = new Map<string, Promise<void>>();
   const inFlight = createInFlight('the memory idempotency store');
 
-  const runOnce = async <T>(key: string, work: (transaction: undefined) => Promise<T>): Promise<RunOnceResult<T>> => {
+  const runOnce = async <T>(key: string, work: (transaction: undefined) => Promise<T>, signal?: AbortSignal): Promise<RunOnceResult<T>> => {
     const previous = tails.get(key) ?? Promise.resolve();
     let release!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -48,8 +49,16 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
       if (rows.has(key)) return { duplicate: true };
       // Stamped before the work, like PostgreSQL's now() at transaction start.
       const processedAt = now();
-      const result = await work(undefined);
-      rows.set(key, { processedAt });
+      let abandoned = false;
+      // Abandoned (timed out): the key is released now, and a late success records no row.
+      const result = await untilAborted(
+        work(undefined).then((value) => {
+          if (!abandoned) rows.set(key, { processedAt });
+          return value;
+        }),
+        signal,
+        () => (abandoned = true),
+      );
       // A Map iterates in insertion order and a key is inserted once: the first is the oldest.
       if (rows.size > maxEntries) rows.delete(rows.keys().next().value!);
       return { duplicate: false, result };
@@ -60,11 +69,11 @@ export function createMemoryIdempotencyStore(options: MemoryIdempotencyStoreOpti
   };
 
   return {
-    async runOnce(consumerGroup, eventId, work) {
+    async runOnce(consumerGroup, eventId, work, options) {
       assertKey(consumerGroup, eventId);
       assertWork(work);
       // JSON keeps the two parts apart whatever characters they contain.
-      return inFlight.run(() => runOnce(JSON.stringify([consumerGroup, eventId]), work));
+      return inFlight.run(() => runOnce(JSON.stringify([consumerGroup, eventId]), work, options?.signal));
     },
     async deleteOlderThan(maxAgeMs) {
       assertMaxAge(maxAgeMs);

@@ -1,6 +1,9 @@
+// Over 300 lines for a reason: the store's SQL, option checks and transaction handling share one
+// closure (pool, table SQL, error making); the batch path is already split out (postgres-batch.ts).
 import { createHash } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { boundedErrorText } from '@evkit/errors';
+import { untilAborted } from './abandon';
 import {
   IdempotencyConfigError,
   IdempotencyStoreError,
@@ -58,6 +61,8 @@ const MAX_IDENTIFIER_BYTES = 63; // PostgreSQL's NAMEDATALEN - 1; longer names a
 const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 // The two-key advisory lock space: this first key is evkit's, the second is the table's hash.
 const ADVISORY_LOCK_CLASS = 0x65766b69; // 'evki'
+// Tells the pool to destroy a client rather than pool it; never thrown to anyone.
+const ABANDONED = new Error('idempotency attempt abandoned: connection destroyed');
 
 export function createPostgresIdempotencyStore(options: PostgresIdempotencyStoreOptions): PostgresIdempotencyStore {
   const config = validateOptions(options);
@@ -99,13 +104,16 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
    * Runs `body` on one pooled client. On any error it rolls back and rethrows the error as is; a
    * client whose ROLLBACK fails, or whose connection dropped, is destroyed rather than pooled.
    */
-  const withClient = async <T>(body: (client: PoolClient) => Promise<T>): Promise<T> => {
+  const withClient = async <T>(body: (client: PoolClient) => Promise<T>, signal?: AbortSignal): Promise<T> => {
     const checkedOut = await checkOut();
     let discard: Error | undefined;
     try {
-      return await body(checkedOut.client);
+      // Abandoned: the connection is destroyed, not rolled back and pooled, since the work may
+      // still hold the client. The server rolls the transaction back and frees its row locks;
+      // every later query of the work fails on the closed client, so none of it can commit.
+      return await untilAborted(body(checkedOut.client), signal, () => (discard = ABANDONED));
     } catch (error) {
-      discard = checkedOut.lost() ?? (await rollback(checkedOut.client));
+      discard ??= checkedOut.lost() ?? (await rollback(checkedOut.client));
       throw error;
     } finally {
       checkedOut.release(discard ?? checkedOut.lost());
@@ -134,7 +142,12 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
     return ready;
   };
 
-  const runOnce = async <T>(consumerGroup: string, eventId: string, work: (client: PoolClient) => Promise<T>): Promise<RunOnceResult<T>> => {
+  const runOnce = async <T>(
+    consumerGroup: string,
+    eventId: string,
+    work: (client: PoolClient) => Promise<T>,
+    signal: AbortSignal | undefined,
+  ): Promise<RunOnceResult<T>> => {
     await ensure();
     return withClient(async (client) => {
       let inserted: number | null;
@@ -157,7 +170,7 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
       const result = await work(client);
       await commit(client, `the handler of event ${JSON.stringify(eventId)} of consumer group ${JSON.stringify(consumerGroup)}`);
       return { duplicate: false, result };
-    });
+    }, signal);
   };
 
   /** `subject` names the handler at fault, e.g. `the handler of event "e-1" of consumer group "g"`. */
@@ -217,10 +230,10 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
   return {
     table,
     ensure: () => inFlight.run(ensure),
-    async runOnce(consumerGroup, eventId, work) {
+    async runOnce(consumerGroup, eventId, work, options) {
       assertKey(consumerGroup, eventId);
       assertWork(work);
-      return inFlight.run(() => runOnce(consumerGroup, eventId, work));
+      return inFlight.run(() => runOnce(consumerGroup, eventId, work, options?.signal));
     },
     async beginBatch(consumerGroup, eventIds) {
       assertKeyPart('consumerGroup', consumerGroup);

@@ -1,3 +1,5 @@
+import type { RunOnceOptions } from './abandon';
+
 /**
  * Remembers which events a consumer group has processed, so that a redelivered event (Kafka
  * delivers at least once) does not reach a handler's side effects twice.
@@ -15,9 +17,11 @@ export interface IdempotencyStore<TTransaction = unknown> {
    * for the first to commit or roll back, then reports a duplicate or runs.
    *
    * An error thrown by `work` is rethrown unchanged after the rollback; failures of the store
-   * itself are typed `EvkitError`s (see docs/error-codes.md).
+   * itself are typed `EvkitError`s (see docs/error-codes.md). When `options.signal` aborts, the
+   * call rejects with its reason and the transaction is rolled back, whether or not `work` ever
+   * settles: a hung handler holds no connection, no row lock and no key, and cannot commit late.
    */
-  runOnce<T>(consumerGroup: string, eventId: string, work: (transaction: TTransaction) => Promise<T>): Promise<RunOnceResult<T>>;
+  runOnce<T>(consumerGroup: string, eventId: string, work: (transaction: TTransaction) => Promise<T>, options?: RunOnceOptions): Promise<RunOnceResult<T>>;
   /** Deletes rows older than `maxAgeMs`; returns how many. Redeliveries older than that are no longer caught. */
   deleteOlderThan(maxAgeMs: number): Promise<number>;
   /** Takes no new calls, waits for those in flight, then releases what the store owns. */

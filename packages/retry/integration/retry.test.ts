@@ -79,7 +79,7 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
 function consumerWith(topic: string, groupId: string, handler: (orderId: string, tx: PoolClient) => Promise<void>): Consumer {
   const routing = createFailureRouting({ publisher, groupId, delaysMs: [200, 400], maxAttempts: 3, jitter: 0 });
   return createConsumer(
-    routing.wire({ groupId, topics: [topic], codec, idempotency: store, fromBeginning: true, kafka: { ...kafkaOptions, sessionTimeout: 10_000 } }),
+    { groupId, topics: [topic], codec, idempotency: store, fromBeginning: true, kafka: { ...kafkaOptions, sessionTimeout: 10_000 }, middleware: [routing.middleware] },
   ).on<{ orderId: string }, PoolClient>(TYPE, async (event, context) => {
     await handler(event.data.orderId, context.transaction!);
     await context.transaction!.query(`insert into ${effects} (event_id, order_id) values ($1, $2)`, [event.id, event.data.orderId]);

@@ -28,7 +28,7 @@ export function setup(routingOptions: Partial<FailureRoutingOptions> = {}) {
   };
   const consumerWith = (handler: EventHandler<{ orderId: string }>, extra: Partial<ConsumerOptions> = {}): Consumer =>
     createConsumer(
-      routing.wire({ groupId: GROUP, topics: [TOPIC], codec, transport: broker.subscriber(), fromBeginning: true, failureBackoff: { initialMs: 5, maxMs: 5 }, ...extra }),
+      { groupId: GROUP, topics: [TOPIC], codec, transport: broker.subscriber(), fromBeginning: true, failureBackoff: { initialMs: 5, maxMs: 5 }, middleware: [routing.middleware], ...extra },
     ).on(TYPE, handler);
   return { broker, codec, routing, encode, publish, consumerWith };
 }

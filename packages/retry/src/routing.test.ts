@@ -135,20 +135,27 @@ describe('non-blocking retries', () => {
   });
 });
 
-describe('wire', () => {
-  it('has the consumer create the retry and dead-letter topics sized like their source topic', async () => {
+describe('as a listed middleware', () => {
+  it('has the consumer read the retry tiers and create them and the dead-letter topic sized like their source topic', async () => {
     const { broker, routing, codec } = setup();
     const transport = broker.subscriber();
     const ensured = jest.spyOn(transport, 'ensureTopics');
-    const options = routing.wire({ groupId: GROUP, topics: [TOPIC], codec, transport, ensureTopics: [TOPIC] });
+    const runs = jest.spyOn(transport, 'run');
     const sized = (topic: string) => ({ topic, sizedLike: { topic: TOPIC, headroomBytes: ROUTING_HEADROOM_BYTES } });
-    expect(options.ensureTopics).toEqual([TOPIC, sized(`${TOPIC}.${GROUP}.retry.10`), sized(`${TOPIC}.${GROUP}.retry.20`), sized(DLQ)]);
-    const consumer = createConsumer(options).on(TYPE, async () => undefined);
+    const consumer = createConsumer({ groupId: GROUP, topics: [TOPIC], codec, transport, ensureTopics: [TOPIC], middleware: [routing.middleware] }).on(TYPE, async () => undefined);
     await consumer.start();
     await consumer.stop();
-    expect(ensured).toHaveBeenCalledWith(options.ensureTopics);
+    expect(ensured).toHaveBeenCalledWith([TOPIC, sized(`${TOPIC}.${GROUP}.retry.10`), sized(`${TOPIC}.${GROUP}.retry.20`), sized(DLQ)]);
+    expect(runs.mock.calls[0]![0].topics).toEqual([TOPIC, `${TOPIC}.${GROUP}.retry.10`, `${TOPIC}.${GROUP}.retry.20`]);
     expect(broker.topic(DLQ).partitions).toBe(2);
     expect(broker.topic(`${TOPIC}.${GROUP}.retry.20`).partitions).toBe(2);
+  });
+
+  it('refuses a consumer of another group', () => {
+    const { broker, routing, codec } = setup();
+    expect(() => createConsumer({ groupId: 'other', topics: [TOPIC], codec, transport: broker.subscriber(), middleware: [routing.middleware] })).toThrow(
+      /failure routing's group shipping is not the consumer's group other/,
+    );
   });
 });
 

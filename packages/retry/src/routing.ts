@@ -1,5 +1,15 @@
 import { metrics } from '@opentelemetry/api';
-import { MAX_TIMER_MS, type ConsumerOptions, type DeadLetterInfo, type DeadLetterSink, type HandlerContext, type Middleware } from '@evkit/consumer';
+import {
+  jittered as spread,
+  MAX_TIMER_MS,
+  sleep,
+  type ConsumerOptions,
+  type DeadLetterInfo,
+  type DeadLetterSink,
+  type FailureRoutingHooks,
+  type HandlerContext,
+  type Middleware,
+} from '@evkit/consumer';
 import { boundedErrorText, isEvkitError } from '@evkit/errors';
 import type { RecordHeaders } from '@evkit/envelope';
 import type { IncomingRecord, PublisherTransport, TopicSpec } from '@evkit/transport';
@@ -45,14 +55,19 @@ export interface FailureRoutingOptions {
 }
 
 export interface FailureRouting extends DeadLetterSink {
-  /** Retry or dead-letter a failed handler; place it outermost of your middleware. */
-  readonly middleware: Middleware;
+  /**
+   * List it in the consumer's `middleware`: it retries or dead-letters every failed attempt (a
+   * timed-out one included), and tells the consumer its retry topics (read, and created with the
+   * dead-letter topic at start, sized like their source), when retry records are due, and where
+   * undecodable records go. By default the consumer places it outside the timeout.
+   */
+  readonly middleware: Middleware & { readonly failureRouting: FailureRoutingHooks };
   /** The retry topics a consumer of `sourceTopics` must also read (non-blocking mode). */
   retryTopics(sourceTopics: readonly string[]): string[];
   readonly deadLetterTopic: (sourceTopic: string) => string;
   /** When a retry record is due (the consumer's `deferUntil`). */
   readonly deferUntil: (record: IncomingRecord) => number | undefined;
-  /** Consumer options with this routing wired in: retry topics, middleware, dead letters, delays. */
+  /** @deprecated List `middleware` in the consumer's `middleware` instead; this only prepends it there. */
   wire(options: ConsumerOptions): ConsumerOptions;
 }
 
@@ -87,7 +102,7 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
 
   const delayFor = (attempt: number) => delaysMs[Math.min(attempt - 1, delaysMs.length - 1)]!;
   // Jitter is capped so that a jittered delay, too, stays a valid timer.
-  const jittered = (delay: number) => Math.min(MAX_TIMER_MS, Math.round(delay * (1 + jitter * (2 * Math.random() - 1))));
+  const jittered = (delay: number) => spread(delay, jitter);
   const tierDelays = mode === 'blocking' ? [] : [...new Set(delaysMs.slice(0, Math.max(0, maxAttempts - 1)))];
   /** The delay of `topic` when it is one of `sourceTopic`'s retry tiers. */
   const tierDelayOf = (sourceTopic: string, topic: string) => tierDelays.find((delay) => naming.retry(sourceTopic, groupId, delay) === topic);
@@ -197,7 +212,8 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
           return;
         }
         context.logger.warn('handler failed: retrying in place', { attempt });
-        await abortableSleep(jittered(delayFor(attempt)), context.signal, error);
+        // The consumer stopping cuts the wait short: give up with the handler's error (redelivered).
+        if (!(await sleep(jittered(delayFor(attempt)), context.signal))) throw error;
       }
     }
   };
@@ -211,8 +227,14 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
       })),
     );
 
+  const hooks: FailureRoutingHooks = {
+    groupId,
+    topicsFor: (sourceTopics) => ({ subscribe: routing.retryTopics(sourceTopics), ensure: routedTopicSpecs(sourceTopics) }),
+    deferUntil: (record) => routing.deferUntil(record),
+    deadLetter: { deadLetter: (record, error, info) => deadLetter(record, error, info) },
+  };
   const routing: FailureRouting = {
-    middleware: mode === 'blocking' ? blocking : nonBlocking,
+    middleware: Object.assign<Middleware, { failureRouting: FailureRoutingHooks }>(mode === 'blocking' ? blocking : nonBlocking, { failureRouting: hooks }),
     deadLetter,
     retryTopics: (sourceTopics) =>
       sourceTopics.flatMap((source) =>
@@ -229,36 +251,7 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
       const retry = parsed.ok ? parsed.bookkeeping.retry : undefined;
       return retry === undefined ? undefined : dueAt(record, retry);
     },
-    wire(consumerOptions) {
-      if (consumerOptions.groupId !== groupId) {
-        throw new RetryConfigError(`the consumer's group ${consumerOptions.groupId} is not this routing's group ${groupId}`);
-      }
-      const retryTopics = routing.retryTopics(consumerOptions.topics);
-      return {
-        ...consumerOptions,
-        topics: [...consumerOptions.topics, ...retryTopics],
-        ensureTopics: [...(consumerOptions.ensureTopics ?? []), ...routedTopicSpecs(consumerOptions.topics)],
-        middleware: [routing.middleware, ...(consumerOptions.middleware ?? [])],
-        deadLetter: routing,
-        deferUntil: routing.deferUntil,
-      };
-    },
+    wire: (consumerOptions) => ({ ...consumerOptions, middleware: [routing.middleware, ...(consumerOptions.middleware ?? [])] }),
   };
   return routing;
-}
-
-/** Waits `ms`; if the consumer stops meanwhile, gives up with the handler's error (the record is redelivered). */
-function abortableSleep(ms: number, signal: AbortSignal, error: unknown): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(error instanceof Error ? error : new Error(String(error)));
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(error instanceof Error ? error : new Error(String(error)));
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
 }
