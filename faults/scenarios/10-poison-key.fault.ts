@@ -6,6 +6,7 @@ import { sized } from '../support/env';
 import { bound } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic } from '../support/kafka';
+import { deadLetterFailures, describeLatencies, otherKeysLatency } from '../support/latency';
 import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 import type { MemberSpec } from '../support/workload';
@@ -66,35 +67,17 @@ async function runPoisonKey(id: string, label: string, routing: NonNullable<Memb
     const letters = await awaitDeadLetters(brokers, deadLetterTopicOf(names.topic, names.groupId), poisoned, 120_000);
     const deadLettered = new Set(letters.map((l) => l.uid).filter((uid): uid is string => uid !== undefined && poisoned.has(uid)));
     if (!drained) notes.push('the other keys did not drain within the window');
-    const strays = letters.filter((l) => !l.uid || !poisoned.has(l.uid));
-    if (strays.length > 0) extraFailures.push(`${strays.length} event(s) of other keys dead-lettered`);
-    const badAttempts = letters.filter((l) => l.uid && poisoned.has(l.uid) && l.attempts !== MAX_ATTEMPTS);
-    if (badAttempts.length > 0) extraFailures.push(`${badAttempts.length} dead letter(s) without ${MAX_ATTEMPTS} attempts (got ${badAttempts[0]!.attempts})`);
-    if (letters.some((l) => !l.reason)) extraFailures.push('a dead letter without a reason');
-    const missing = [...poisoned].filter((uid) => !deadLettered.has(uid));
-    if (missing.length > 0) extraFailures.push(`${missing.length} event(s) of the failing key neither handled nor dead-lettered`);
+    extraFailures.push(...deadLetterFailures(letters, poisoned, MAX_ATTEMPTS));
     const { rows: poisonEffects } = await pool.query<{ n: number }>('SELECT count(*)::int AS n FROM faults_effects WHERE run = $1 AND key = $2', [names.run, POISON]);
     if (poisonEffects[0]!.n > 0) extraFailures.push(`${poisonEffects[0]!.n} side effect(s) of the always-failing key`);
 
     // How long the other keys waited, acknowledgement to side effect: on the failing key's
     // partition, and on the others.
-    const { rows } = await pool.query<{ uid: string; applied_ms: string }>('SELECT uid, applied_ms FROM faults_effects WHERE run = $1 AND key <> $2', [names.run, POISON]);
-    const ack = new Map(load.acked.map((a) => [a.uid, a]));
-    const latency = (samePartition: boolean) =>
-      rows
-        .filter((r) => (ack.get(r.uid)?.partition === poisonPartition) === samePartition)
-        .map((r) => Number(r.applied_ms) - (ack.get(r.uid)?.at ?? Number(r.applied_ms)))
-        .sort((a, b) => a - b);
-    const describe = (values: number[]) => {
-      const at = (p: number) => values[Math.min(values.length - 1, Math.floor((p / 100) * values.length))] ?? 0;
-      return values.length === 0 ? 'none' : `p50 ${at(50)} ms, p99 ${at(99)} ms, max ${values.at(-1)} ms`;
-    };
-    const same = latency(true);
-    const others = latency(false);
+    const { same, elsewhere: others } = await otherKeysLatency(pool, names.run, POISON, load.acked, poisonPartition);
     const latencies = [...same, ...others].sort((a, b) => a - b);
     notes.push(
       `${poisoned.size} event(s) of key ${POISON} dead-lettered after ${MAX_ATTEMPTS} attempts (${letters[0]?.code ?? 'plain Error'}: ${letters[0]?.reason?.slice(0, 80) ?? ''})`,
-      `other keys, acknowledgement to side effect: on the failing key's partition ${describe(same)}; on the other partitions ${describe(others)}`,
+      `other keys, acknowledgement to side effect: on the failing key's partition ${describeLatencies(same)}; on the other partitions ${describeLatencies(others)}`,
       ...summarizeFailures(load.failures),
     );
     if (maxOtherLatencyMs !== undefined && (latencies.at(-1) ?? 0) > maxOtherLatencyMs) {

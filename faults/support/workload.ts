@@ -89,6 +89,12 @@ export interface MemberSpec {
   slowMs?: number;
   /** Keys whose events always fail (a retriable error). */
   failKeys?: string[];
+  /**
+   * Keys whose handler hangs on an external call (scenario 12). `ignore`: the call ignores
+   * `context.signal` and returns after `lateMs` (never, without it), then the handler writes its
+   * effect, which must not commit. `honour`: the call rejects when the signal aborts.
+   */
+  hang?: { keys: string[]; signal: 'ignore' | 'honour'; lateMs?: number };
   sessionTimeout?: number;
   heartbeatInterval?: number;
   rebalanceTimeout?: number;
@@ -143,6 +149,7 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
   const postgresStore = createPostgresIdempotencyStore({ pool, table: PROCESSED_EVENTS_TABLE });
   const codec = createStepCodec(spec.registryUrl, spec.registryTimeoutMs);
   const failing = new Set(spec.failKeys ?? []);
+  const hanging = new Set(spec.hang?.keys ?? []);
   let applied = 0; // handler calls that wrote the effect (their transaction may still roll back)
   let committed = 0; // effects whose transaction committed
   let recordFailures = 0;
@@ -178,12 +185,13 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
           const batch = await postgresStore.beginBatch(group, eventIds);
           const done: Step[] = [];
           const hooked: IdempotencyBatch = {
-            async runOnce(group, eventId, work) {
-              const outcome = await batch.runOnce(group, eventId, work);
+            async runOnce(group, eventId, work, options) {
+              const outcome = await batch.runOnce(group, eventId, work, options);
               const step = steps.get(eventId);
               if (!outcome.duplicate && step) done.push(step);
               return outcome;
             },
+            failure: () => batch.failure?.(),
             async commit() {
               await batch.commit();
               for (const step of done) await afterCommit(step);
@@ -220,7 +228,6 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
       ...(spec.sessionTimeout === undefined ? {} : { sessionTimeout: spec.sessionTimeout }),
       ...(spec.heartbeatInterval === undefined ? {} : { heartbeatInterval: spec.heartbeatInterval }),
       ...(spec.rebalanceTimeout === undefined ? {} : { rebalanceTimeout: spec.rebalanceTimeout }),
-      redeliveryDelayMs: 200,
     },
     idempotency: store,
     ...(spec.dedupeBatching ? { dedupeBatching: true } : {}),
@@ -251,6 +258,7 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
       const step = event.data;
       if (spec.slowMs) await sleep(spec.slowMs);
       if (failing.has(step.key)) throw new Error(`key ${step.key} always fails (seq ${step.seq})`);
+      if (spec.hang && hanging.has(step.key)) await hungCall(spec.hang, context.signal);
       await context.transaction!.query('INSERT INTO faults_effects (run, uid, key, seq, member, applied_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
         spec.run,
         step.uid,
@@ -276,6 +284,18 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
     },
     recordFailures: () => recordFailures,
   };
+}
+
+/** An external call that hangs: ignoring the signal (settling late, or never), or honouring it. */
+function hungCall(hang: NonNullable<MemberSpec['hang']>, signal: AbortSignal): Promise<void> {
+  if (hang.signal === 'honour') {
+    return new Promise<void>((_resolve, reject) => {
+      const abort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      if (signal.aborted) abort();
+      else signal.addEventListener('abort', abort, { once: true });
+    });
+  }
+  return hang.lateMs === undefined ? new Promise<void>(() => undefined) : sleep(hang.lateMs);
 }
 
 export function sleep(ms: number): Promise<void> {

@@ -167,15 +167,15 @@ function evkitConsumer(endpoints: Endpoints, layers: EvkitLayers): ConsumerClien
   return {
     async consume({ topic, groupId, expected }) {
       const progress = new Progress(expected);
-      let options: ConsumerOptions = {
+      const options: ConsumerOptions = {
         groupId,
         topics: [topic],
         codec,
         kafka,
         fromBeginning: true,
         ...(layers.store ? { idempotency: layers.store(), dedupeBatching: layers.dedupeBatching ?? false } : {}),
+        ...(publisher ? { middleware: [createFailureRouting({ publisher, groupId }).middleware] } : {}),
       };
-      if (publisher) options = createFailureRouting({ publisher, groupId }).wire(options);
       const consumer = createConsumer(options).on(EVENT_TYPE, progress.handler);
       await consumer.start();
       const { records, elapsedMs } = await progress.done;

@@ -274,22 +274,32 @@ describe('consumer with dedupeBatching: failures inside a batch', () => {
     await expectExactlyOnce(ids);
   }, 90_000);
 
-  it("commits a timed-out handler's late work with its row, inside the transaction; the redelivery finds it done", async () => {
+  it("abandons a timed-out handler's work: its late write is refused, the records before it commit, the redelivery applies it once", async () => {
     const topic = await newTopic(1);
     const ids = (await publishKeyed(topic, 50, 5)).map((p) => p.event.id);
     const slowOn = ids[20]!;
     let slowCalls = 0;
+    const refused: unknown[] = [];
     const counter = { duplicates: 0 };
     const handler: EventHandler<Data, PoolClient> = async (event, context) => {
-      if (event.id === slowOn && slowCalls++ === 0) await new Promise((r) => setTimeout(r, 500)); // ignores its signal
+      if (event.id === slowOn && slowCalls++ === 0) {
+        await new Promise((r) => setTimeout(r, 500)); // ignores its signal
+        await recordEffect('a')(event, context).catch((error: unknown) => {
+          refused.push(error);
+          throw error;
+        });
+        return;
+      }
       await recordEffect('a')(event, context);
     };
     const consumer = batched(topic, 'a', handler, { handlerTimeoutMs: 100, ...countingDuplicates(counter) });
     await consumer.start();
     await waitFor(caughtUp(consumer), 60_000);
+    await waitFor(async () => refused.length === 1, 5000);
     await consumer.stop();
-    expect(slowCalls).toBe(1); // the redelivery found its row: absorbed, not run again
-    expect(counter.duplicates).toBe(1);
+    expect(slowCalls).toBe(2); // the redelivery ran it again: the first attempt left no row
+    expect(refused.map((e) => (e as { code?: string }).code)).toEqual(['EVKIT_IDEMPOTENCY_ATTEMPT_ABANDONED']);
+    expect(counter.duplicates).toBe(0); // the records before it were committed, not redelivered
     await expectExactlyOnce(ids);
   }, 90_000);
 });

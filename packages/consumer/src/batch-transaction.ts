@@ -14,6 +14,8 @@ export interface ClaimableRecord {
  */
 export class BatchTransaction {
   private open: Promise<IdempotencyBatch> | undefined;
+  private batch: IdempotencyBatch | undefined; // the open one, once begun
+  private last: Promise<unknown> = Promise.resolve(); // the latest record's call, settled or not
   private pending: string[] = [];
 
   constructor(
@@ -22,11 +24,29 @@ export class BatchTransaction {
     private readonly records: readonly ClaimableRecord[],
   ) {}
 
-  /** What the dedupe middleware of the record at `offset` runs on: the open batch. */
+  /**
+   * What the dedupe middleware of the record at `offset` runs on: the open batch. The attempt's
+   * signal goes with it: a timed-out handler's work is abandoned (rolled back to its savepoint)
+   * and the records after it go on in the same transaction.
+   */
   storeFor(offset: string): Pick<IdempotencyStore, 'runOnce'> {
     return {
-      runOnce: async (consumerGroup, eventId, work) => (await this.begin(offset)).runOnce(consumerGroup, eventId, work),
+      runOnce: (consumerGroup, eventId, work, options) => {
+        const call = this.begin(offset).then((batch) => batch.runOnce(consumerGroup, eventId, work, options));
+        this.last = call.catch(() => undefined); // its caller (dedupe) gets the outcome; this only waits for it
+        return call;
+      },
     };
+  }
+
+  /**
+   * Why the open batch can take no more records (its commit will fail), if it cannot. Waits for
+   * the previous record's call first: a timed-out one may still be ending its work (bounded by
+   * the store), and it decides whether the batch survived.
+   */
+  async failure(): Promise<Error | undefined> {
+    await this.last;
+    return this.batch?.failure?.();
   }
 
   /** The record is handled; it is done once the transaction commits. */
@@ -40,6 +60,7 @@ export class BatchTransaction {
     const open = this.open;
     this.pending = [];
     this.open = undefined;
+    this.batch = undefined;
     // A batch that failed to begin failed its record; the records handled before it need no commit.
     const batch = await open?.catch(() => undefined);
     await batch?.commit();
@@ -50,7 +71,11 @@ export class BatchTransaction {
     if (!this.open) {
       const from = BigInt(offset);
       const eventIds = this.records.flatMap((r) => (r.eventId !== undefined && BigInt(r.offset) >= from ? [r.eventId] : []));
-      this.open = this.store.beginBatch(this.groupId, eventIds);
+      const open: Promise<IdempotencyBatch> = this.store.beginBatch(this.groupId, eventIds).then((batch) => {
+        if (this.open === open) this.batch = batch; // not when committed meanwhile
+        return batch;
+      });
+      this.open = open;
     }
     return this.open;
   }

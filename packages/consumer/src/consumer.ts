@@ -53,7 +53,8 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const ensureTopics = [...(options.ensureTopics ?? []), ...(routed?.ensure ?? [])];
 
   const logger = options.logger ?? silent;
-  const transport = options.transport ?? createKafkaJsSubscriber(options.kafka!);
+  // One back-off, the runner's (failureBackoff): the subscriber's own pause after a failed batch is off.
+  const transport = options.transport ?? createKafkaJsSubscriber({ ...options.kafka!, redeliveryDelayMs: 0 });
   const stopController = new AbortController();
   // One listener per record in flight whose handler reads its signal, removed when it completes:
   // bounded by maxInFlight.

@@ -23,7 +23,11 @@ export interface ConsumerOptions {
   codec: AvroCodec;
   /** A transport of your own (`stop()` disconnects it); by default KafkaJS with `kafka`. */
   transport?: SubscriberTransport;
-  kafka?: KafkaJsSubscriberOptions;
+  /**
+   * KafkaJS client and group options. No `redeliveryDelayMs`: the consumer owns back-off
+   * (`failureBackoff`), and creates the subscriber without one of its own.
+   */
+  kafka?: Omit<KafkaJsSubscriberOptions, 'redeliveryDelayMs'>;
   /** Makes handlers idempotent (the `dedupe` middleware, innermost by default). */
   idempotency?: IdempotencyStore;
   /**

@@ -47,8 +47,10 @@ export class PartitionRunner {
     const noteProgress = () => lag.noteOldest(key, tracker.firstPendingRecord()?.timestamp);
     noteProgress();
     let failed: { error: unknown; record: IncomingRecord } | undefined;
+    let commitFailed: unknown;
     let deferredUntil: number | undefined;
     let lastCommit = Date.now();
+    let committedTo = batch.records[0]?.offset; // where a redelivery starts when an offset commit fails
     // dedupeBatching: every record decoded first, so that one statement claims their event ids.
     const decodings = batchingStore ? await decodeAll(router, batch.records) : undefined;
     const transaction = batchingStore && decodings ? new BatchTransaction(batchingStore, router.groupId, await claimable(decodings)) : undefined;
@@ -63,10 +65,19 @@ export class PartitionRunner {
         noteProgress();
       }
       const offset = tracker.commitOffset();
-      if (offset !== undefined && batch.isActive()) await transport.commit({ topic: batch.topic, partition: batch.partition, offset });
+      if (offset !== undefined && offset !== committedTo && batch.isActive()) {
+        try {
+          await transport.commit({ topic: batch.topic, partition: batch.partition, offset });
+          committedTo = offset;
+        } catch (error) {
+          // Backed off here like a handler failure (the subscriber has no back-off of its own):
+          // delivered again from the last offset committed; dedupe absorbs what was handled.
+          commitFailed ??= error;
+        }
+      }
       lastCommit = Date.now();
     };
-    const mayStart = () => failed === undefined && deferredUntil === undefined && batch.isActive() && !stop.aborted;
+    const mayStart = () => failed === undefined && commitFailed === undefined && deferredUntil === undefined && batch.isActive() && !stop.aborted;
 
     // Per-key queues in offset order; `keyConcurrency` keys at a time. One queue in a transaction.
     const keyQueues = transaction ? [[...batch.records]] : queuesByKey(batch.records);
@@ -74,6 +85,13 @@ export class PartitionRunner {
       for (let queue = keyQueues.shift(); queue; queue = keyQueues.shift()) {
         for (const record of queue) {
           if (!mayStart()) return;
+          // A batch broken under an earlier record (an abandoned handler's statement stuck past
+          // its bound): this record is not at fault, so it is not handled (and routed) but redelivered.
+          const broken = await transaction?.failure();
+          if (broken) {
+            failed ??= { error: broken, record };
+            return;
+          }
           let due: number | undefined;
           try {
             due = this.deps.deferUntil?.(record);
@@ -114,6 +132,11 @@ export class PartitionRunner {
     await commitDone();
     if (!batch.isActive()) lag.noteOldest(key, undefined); // another member owns it now
 
+    if (commitFailed !== undefined) {
+      const from = batch.records.find((r) => r.offset === committedTo) ?? batch.records[0]!;
+      await this.backOff(batch, key, failed ?? { error: commitFailed, record: from }, from);
+      return;
+    }
     if (deferredUntil !== undefined && !failed && batch.isActive()) this.defer(batch, tracker.firstPendingRecord(), deferredUntil);
     if (failed) await this.backOff(batch, key, failed, tracker.firstPendingRecord() ?? failed.record);
     else if (tracker.allDone()) this.failures.delete(key);

@@ -36,3 +36,12 @@ export class IdempotencyTransactionAbortedError extends EvkitError {
 export class IdempotencyTransactionEndedError extends EvkitError {
   readonly code = 'EVKIT_IDEMPOTENCY_TRANSACTION_ENDED';
 }
+
+/**
+ * A statement of a batched handler whose attempt was abandoned (timed out, or the consumer
+ * stopped): its work was rolled back to its savepoint and it may no longer use the batch's
+ * client, which the next event's handler is using. Not retriable: the attempt is over.
+ */
+export class IdempotencyAttemptAbandonedError extends EvkitError {
+  readonly code = 'EVKIT_IDEMPOTENCY_ATTEMPT_ABANDONED';
+}

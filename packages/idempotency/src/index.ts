@@ -12,6 +12,7 @@ export type { MemoryIdempotencyStore, MemoryIdempotencyStoreOptions } from './me
 export { startRetention } from './retention';
 export type { Retention, RetentionOptions } from './retention';
 export {
+  IdempotencyAttemptAbandonedError,
   IdempotencyConfigError,
   IdempotencyStoreClosedError,
   IdempotencyStoreError,

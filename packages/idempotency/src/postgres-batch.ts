@@ -1,5 +1,6 @@
 import type { PoolClient } from 'pg';
-import { IdempotencyConfigError } from './errors';
+import { untilAborted, type RunOnceOptions } from './abandon';
+import { IdempotencyAttemptAbandonedError, IdempotencyConfigError } from './errors';
 import type { IdempotencyBatch, RunOnceResult } from './store';
 import { assertKey, assertWork } from './validation';
 
@@ -26,6 +27,12 @@ export interface BatchStoreParts {
 }
 
 const SAVEPOINT = 'evkit_event';
+
+/**
+ * How long the statements an abandoned work had already sent may take before its rollback gives
+ * up and destroys the batch's connection: the next event waits that long at most.
+ */
+export const ABANDONED_WORK_BOUND_MS = 2000;
 
 const storable = (eventId: string) => eventId.length > 0 && !eventId.includes('\u0000');
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
@@ -58,8 +65,16 @@ export async function beginPostgresBatch(
   let savepointOpen = false;
   let broken: Error | undefined;
   let committed = false;
+  let released = false;
   let tail: Promise<unknown> = Promise.resolve();
   const group = JSON.stringify(consumerGroup);
+
+  /** Back to the pool, or destroyed given an error; once (an abandoned work may destroy it before commit). */
+  const release = (discard: Error | undefined) => {
+    if (released) return;
+    released = true;
+    checkedOut.release(discard);
+  };
 
   /** One call at a time, each after the previous settled: one connection runs one statement at once. */
   const serially = <T>(call: () => Promise<T>): Promise<T> => {
@@ -99,20 +114,51 @@ export async function beginPostgresBatch(
     }
   };
 
-  const run = async <T>(eventId: string, work: (transaction: PoolClient) => Promise<T>): Promise<RunOnceResult<T>> => {
+  /**
+   * The caller gave up on a work that may still run: the statements it already sent run first
+   * (pg queues them), then its savepoint is rolled back, so none of its changes stay and the batch
+   * goes on. A statement stuck longer than the bound (a lock wait, a long query) breaks the batch
+   * instead: its connection is destroyed, the server rolls the whole batch back.
+   */
+  const abandon = async (savepoint: Promise<Error | undefined> | undefined, eventId: string, subject: string): Promise<void> => {
+    if (!savepoint) return; // it never touched the client: nothing to undo; its claim is dropped at commit
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), ABANDONED_WORK_BOUND_MS);
+    });
+    try {
+      if ((await Promise.race([undo(savepoint, eventId, subject).then(() => 'undone' as const), late])) === 'undone') return;
+    } finally {
+      clearTimeout(timer);
+    }
+    const stuck = new Error(`its statements did not end within ${ABANDONED_WORK_BOUND_MS} ms; the connection was destroyed and nothing of the batch commits`);
+    broken ??= parts.failed(`roll back the abandoned work of ${subject}`, stuck);
+    release(broken);
+  };
+
+  const run = async <T>(eventId: string, work: (transaction: PoolClient) => Promise<T>, signal: AbortSignal | undefined): Promise<RunOnceResult<T>> => {
     const subject = `event ${JSON.stringify(eventId)} of consumer group ${group}`;
     let savepoint: Promise<Error | undefined> | undefined;
+    let abandoned: Error | undefined;
     const transaction = new Proxy(client, {
       get(target, property) {
+        // Abandoned, the client belongs to the next event's work: a late statement of this one
+        // would land in it, or outside any transaction after the commit.
+        if (abandoned) throw abandoned;
         savepoint ??= takeSavepoint();
-        return Reflect.get(target, property, target) as unknown;
+        const value = Reflect.get(target, property, target) as unknown;
+        // Bound to the client itself, so pg's own later uses of `this` never meet the refusal.
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
       },
     });
     let result: T;
     try {
-      result = await work(transaction);
+      result = await untilAborted(work(transaction), signal, () => {
+        abandoned = new IdempotencyAttemptAbandonedError(`the attempt of the handler of ${subject} was abandoned (timed out or stopped): it can no longer use the batch's transaction`);
+      });
     } catch (error) {
-      if (savepoint) await undo(savepoint, eventId, subject);
+      if (abandoned) await abandon(savepoint, eventId, subject);
+      else if (savepoint) await undo(savepoint, eventId, subject);
       throw error;
     }
     if (savepoint) {
@@ -136,14 +182,17 @@ export async function beginPostgresBatch(
   };
 
   return {
-    async runOnce(eventGroup, eventId, work) {
+    async runOnce(eventGroup, eventId, work, options?: RunOnceOptions) {
       assertKey(eventGroup, eventId);
       assertWork(work);
       if (eventGroup !== consumerGroup) {
         throw new IdempotencyConfigError(`this batch is consumer group ${group}'s, not ${JSON.stringify(eventGroup)}'s`);
       }
+      const signal = options?.signal;
       return serially(async () => {
         usable();
+        // Given up on while it waited for the events before it: never started.
+        if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error(String(signal.reason));
         if (done.has(eventId) || (known.has(eventId) && !claimed.has(eventId))) return { duplicate: true };
         if (!claimed.has(eventId)) {
           // Not in the claim (the caller did not foresee it): claim it on its own.
@@ -157,9 +206,10 @@ export async function beginPostgresBatch(
           if (inserted === 0) return { duplicate: true };
           claimed.add(eventId);
         }
-        return run(eventId, work);
+        return run(eventId, work, signal);
       });
     },
+    failure: () => broken,
     commit() {
       return serially(async () => {
         if (committed) usable();
@@ -176,10 +226,10 @@ export async function beginPostgresBatch(
           }
           await parts.commit(client, `a handler of a batch of consumer group ${group}`);
         } catch (error) {
-          discard ??= await parts.rollback(client);
+          if (!released) discard ??= await parts.rollback(client);
           throw error;
         } finally {
-          checkedOut.release(discard);
+          release(discard);
         }
       });
     },

@@ -244,7 +244,11 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
       const end = inFlight.hold();
       try {
         const batch = await beginBatch(consumerGroup, eventIds);
-        return { runOnce: (group, eventId, work) => batch.runOnce(group, eventId, work), commit: () => batch.commit().finally(end) };
+        return {
+          runOnce: (group, eventId, work, runOptions) => batch.runOnce(group, eventId, work, runOptions),
+          failure: () => batch.failure?.(),
+          commit: () => batch.commit().finally(end),
+        };
       } catch (error) {
         end();
         throw error;

@@ -48,11 +48,21 @@ export interface BatchingIdempotencyStore<TTransaction = unknown> extends Idempo
  * One open transaction of a BatchingIdempotencyStore. Its `runOnce` keeps the store's contract
  * (work runs at most once per event; a failed work leaves no row and none of its changes) but
  * nothing is durable before `commit`. Calls run one after another: one connection, one statement
- * at a time; a call waits for the previous one, including a work that outlived its caller.
+ * at a time; a call waits for the previous one to settle or be abandoned.
  */
 export interface IdempotencyBatch<TTransaction = unknown> {
-  /** As `IdempotencyStore.runOnce`, for the batch's consumer group only. */
-  runOnce<T>(consumerGroup: string, eventId: string, work: (transaction: TTransaction) => Promise<T>): Promise<RunOnceResult<T>>;
+  /**
+   * As `IdempotencyStore.runOnce`, for the batch's consumer group only. When `options.signal`
+   * aborts, the work is abandoned: its changes are rolled back (to its savepoint), it can no
+   * longer use the transaction, and the call rejects with the signal's reason; the batch goes on.
+   * Should its statements not end in time, the batch is broken instead (see `failure`).
+   */
+  runOnce<T>(consumerGroup: string, eventId: string, work: (transaction: TTransaction) => Promise<T>, options?: RunOnceOptions): Promise<RunOnceResult<T>>;
+  /**
+   * Why the batch can take no more work, if it cannot: its commit will fail with this error and
+   * nothing of it commits. The caller stops handing it events (they are not at fault).
+   */
+  failure?(): Error | undefined;
   /**
    * Waits for the call in flight, drops the claims of events whose work did not succeed, and
    * commits the rest. The connection goes back to the pool whatever happens; when this rejects,

@@ -3,7 +3,6 @@ import {
   jittered as spread,
   MAX_TIMER_MS,
   sleep,
-  type ConsumerOptions,
   type DeadLetterInfo,
   type DeadLetterSink,
   type FailureRoutingHooks,
@@ -67,8 +66,6 @@ export interface FailureRouting extends DeadLetterSink {
   readonly deadLetterTopic: (sourceTopic: string) => string;
   /** When a retry record is due (the consumer's `deferUntil`). */
   readonly deferUntil: (record: IncomingRecord) => number | undefined;
-  /** @deprecated List `middleware` in the consumer's `middleware` instead; this only prepends it there. */
-  wire(options: ConsumerOptions): ConsumerOptions;
 }
 
 export function defaultIsRetriable(error: unknown): boolean {
@@ -251,7 +248,6 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
       const retry = parsed.ok ? parsed.bookkeeping.retry : undefined;
       return retry === undefined ? undefined : dueAt(record, retry);
     },
-    wire: (consumerOptions) => ({ ...consumerOptions, middleware: [routing.middleware, ...(consumerOptions.middleware ?? [])] }),
   };
   return routing;
 }
