@@ -24,6 +24,9 @@ const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioResult
   'producer-throughput-1024': (ctx) => producerScenario(ctx, { valueBytes: 1024, latency: false }),
   'producer-throughput-200': (ctx) => producerScenario(ctx, { valueBytes: 200, latency: false }),
   'producer-latency-1024': (ctx) => producerScenario(ctx, { valueBytes: 1024, latency: true }),
+  ...Object.fromEntries(
+    [1, 10, 100, 1000].map((concurrency) => [`producer-concurrency-${concurrency}`, (ctx: ScenarioContext) => producerScenario(ctx, { valueBytes: 1024, latency: true, concurrency })]),
+  ),
   'consumer-throughput': consumerThroughput,
   'consumer-pg-dedupe': consumerPgDedupe,
   'outbox-latency': outboxScenario,

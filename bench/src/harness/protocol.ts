@@ -33,6 +33,11 @@ export interface ProduceRun {
   records: number;
   /** Await every single-record send (latency) instead of sending batches (throughput). */
   awaitEach: boolean;
+  /**
+   * With `awaitEach`: this many senders at once, each awaiting its own single-record sends
+   * (an HTTP service under load, one publish per request). Default 1.
+   */
+  concurrency?: number;
 }
 
 export interface ConsumeRun {

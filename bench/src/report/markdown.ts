@@ -103,7 +103,7 @@ function throughputTable(scenario: ScenarioResult): string {
 
 function latencyTable(scenario: ScenarioResult): string {
   return table(
-    ['Variant', 'p50 ms (median)', 'p50 min–max', 'p99 ms (median)', 'p99 min–max', 'records/s (median)', 'runs', 'peak RSS MB'],
+    ['Variant', 'p50 ms (median)', 'p50 min–max', 'p99 ms (median)', 'p99 min–max', 'records/s (median)', `records/s × ${labelOf(scenario, scenario.baseline)}`, 'runs', 'peak RSS MB'],
     scenario.variants.map((v) => {
       const p50 = latencyOf(v, 'p50Ms');
       const p99 = latencyOf(v, 'p99Ms');
@@ -115,6 +115,7 @@ function latencyTable(scenario: ScenarioResult): string {
         p99 ? ms(p99.median) : '–',
         p99 ? range(p99, ms) : '–',
         s ? int(s.median) : '–',
+        times(ratio(scenario, v.id)),
         String(v.runs.length),
         rss(v),
       ];

@@ -62,6 +62,21 @@ export function evaluateTargets(scenarios: readonly ScenarioResult[]): TargetRes
     ratioTarget(id, 'evkit-producer', 'confluent', 1, `evkit producer vs Confluent client + serializer, defaults (${size} B)`, true);
     ratioTarget(id, 'evkit-producer', 'confluent-linger0', 1, `evkit producer vs Confluent client + serializer, linger.ms 0 (${size} B)`, true);
   }
+  for (const concurrency of [100, 1000]) {
+    const id = `producer-concurrency-${concurrency}`;
+    ratioTarget(id, 'evkit-producer', 'kafkajs-raw', 10, `evkit producer vs raw KafkaJS send() per call, ${concurrency} concurrent senders`);
+    // Concurrency buys batch speed: against evkit's own publishBatch of 100 (same values).
+    const concurrent = throughputOf(byId(id)?.variants.find((v) => v.id === 'evkit-producer'))?.median;
+    const batched = throughputOf(byId('producer-throughput-1024')?.variants.find((v) => v.id === 'evkit-producer'))?.median;
+    const value = concurrent !== undefined && batched ? concurrent / batched : undefined;
+    targets.push({
+      target: `evkit producer, ${concurrency} concurrent senders vs its own publishBatch of 100 (1024 B)`,
+      scenario: id,
+      value,
+      goal: '≥ 0.8×',
+      met: value === undefined ? undefined : value >= 0.8,
+    });
+  }
   ratioTarget('consumer-throughput', 'evkit-consumer', 'kafkajs-raw', 0.95, 'evkit consumer vs raw KafkaJS');
   ratioTarget('consumer-throughput', 'evkit-consumer', 'kafkajs-decode', 2, 'evkit consumer vs KafkaJS + decode()');
   ratioTarget('consumer-throughput', 'evkit-consumer', 'confluent', 1, 'evkit consumer vs Confluent client + deserializer', true);

@@ -7,20 +7,27 @@ import { BATCH_SIZE, PARTITIONS } from '../settings';
 import { selected, type ScenarioContext, type ScenarioResult } from './types';
 
 const NODE_VARIANTS: ProducerVariantId[] = ['kafkajs-raw', 'kafkajs-encode', 'confluent', 'confluent-linger0', 'evkit-transport', 'evkit-envelope', 'evkit-producer'];
+/** Concurrent single sends: raw KafkaJS `send()` per call against evkit's coalescing publisher. */
+const CONCURRENT_VARIANTS: ProducerVariantId[] = ['kafkajs-raw', 'confluent', 'evkit-transport', 'evkit-producer'];
 const PROFILED: ProducerVariantId[] = ['kafkajs-raw', 'evkit-producer'];
 const JAVA = { id: 'java', label: 'Java ProducerPerformance', what: 'org.apache.kafka.tools.ProducerPerformance 4.1.1: acks=all, idempotence, null keys, no headers' };
 
-/** Producer throughput: batches of 100 awaited one after another, or latency: every single send awaited. */
-export async function producerScenario(ctx: ScenarioContext, options: { valueBytes: number; latency: boolean }): Promise<ScenarioResult> {
+/**
+ * Producer throughput: batches of 100 awaited one after another; latency: every single send
+ * awaited; or `concurrency` senders at once, each awaiting its own single sends.
+ */
+export async function producerScenario(ctx: ScenarioContext, options: { valueBytes: number; latency: boolean; concurrency?: number }): Promise<ScenarioResult> {
   const { settings, resources, endpoints } = ctx;
-  const { valueBytes, latency } = options;
-  const id = latency ? `producer-latency-${valueBytes}` : `producer-throughput-${valueBytes}`;
-  const records = latency ? settings.latencyRecords : settings.producerRecords;
+  const { valueBytes, concurrency } = options;
+  const latency = options.latency || concurrency !== undefined;
+  const id = concurrency !== undefined ? `producer-concurrency-${concurrency}` : latency ? `producer-latency-${valueBytes}` : `producer-throughput-${valueBytes}`;
+  // Enough sends that 100 or more senders each make several.
+  const records = concurrency !== undefined && concurrency >= 100 ? settings.latencyRecords * 5 : latency ? settings.latencyRecords : settings.producerRecords;
   const topicOf = (variant: string, rep: number | string) => resources.topic(id, variant, rep);
   const reps = Array.from({ length: settings.repetitions + 1 }, (_, rep) => rep);
-  const nodeVariants = selected(ctx, NODE_VARIANTS);
+  const nodeVariants = selected(ctx, concurrency === undefined ? NODE_VARIANTS : CONCURRENT_VARIANTS);
   const withJava = selected(ctx, ['java']).length > 0;
-  const profiled = settings.profile ? selected(ctx, PROFILED) : [];
+  const profiled = settings.profile && concurrency === undefined ? selected(ctx, PROFILED) : [];
   await resources.createTopics([
     ...[...(withJava ? ['java'] : []), ...nodeVariants].flatMap((variant) => reps.map((rep) => topicOf(variant, rep))),
     ...profiled.flatMap((variant) => [topicOf(variant, 'profile-warm-up'), topicOf(variant, 'profile')]),
@@ -28,7 +35,7 @@ export async function producerScenario(ctx: ScenarioContext, options: { valueByt
   ctx.log(`${id}: ${records} records of ${valueBytes} B per run, ${settings.repetitions} measured run(s) per variant${settings.warmUp ? ' after a warm-up run' : ''}`);
 
   const specOf = (variant: ProducerVariantId): WorkerSpec => ({ kind: 'producer', variant, valueBytes, schemaId: ctx.schemaId });
-  const payload = (variant: string, rep: number | string): ProduceRun => ({ topic: topicOf(variant, rep), records, awaitEach: latency });
+  const payload = (variant: string, rep: number | string): ProduceRun => ({ topic: topicOf(variant, rep), records, awaitEach: latency, ...(concurrency === undefined ? {} : { concurrency }) });
   const java: Variant = functionVariant(JAVA.id, JAVA.label, JAVA.what, (rep) =>
     ctx.java.producerPerformance({
       topic: topicOf('java', rep),
@@ -36,7 +43,8 @@ export async function producerScenario(ctx: ScenarioContext, options: { valueByt
       recordBytes: valueBytes,
       batchRecords: BATCH_SIZE,
       // Latency: a low offered rate, one record per request (linger 0): the broker's floor.
-      ...(latency ? { throughput: 500 } : {}),
+      // Concurrency: Java's producer as an application uses it, sends not awaited one by one.
+      ...(latency && concurrency === undefined ? { throughput: 500 } : {}),
     }),
   );
   const variants = await startAll([
@@ -56,6 +64,18 @@ export async function producerScenario(ctx: ScenarioContext, options: { valueByt
 
   const profiles = await profileVariants(profiled, { scenario: id, specOf, payload, endpoints, dir: ctx.profileDir, log: ctx.log });
 
+  if (concurrency !== undefined) {
+    return {
+      id,
+      title: `Concurrent single publishes: ${concurrency} sender(s) at once (${valueBytes} B values)`,
+      description: `${records} single-record sends per run from ${concurrency} concurrent sender(s), each awaiting its own send before its next (one publish per incoming request), acks=all, idempotent, to a fresh ${PARTITIONS}-partition topic. Raw KafkaJS: \`send()\` per call (one request each, one in flight). evkit: the coalescing publisher (sends that arrive while a request is in flight share the next). Java: ProducerPerformance, asynchronous, batching as it does by itself.`,
+      kind: 'latency',
+      baseline: 'kafkajs-raw',
+      variants: results,
+      notes: [],
+      profiles,
+    };
+  }
   return {
     id,
     title: latency ? `Producer latency, each send awaited (${valueBytes} B values)` : `Producer throughput (${valueBytes} B values, batches of ${BATCH_SIZE})`,

@@ -14,16 +14,20 @@ export async function producerWorker(spec: Extract<WorkerSpec, { kind: 'producer
   await client.connect();
   return {
     async run(payload) {
-      const { topic, records, awaitEach } = payload as ProduceRun;
+      const { topic, records, awaitEach, concurrency = 1 } = payload as ProduceRun;
       await client.prepare(topic);
       if (awaitEach) {
         const latencies = new Float64Array(records);
         const started = performance.now();
-        for (let i = 0; i < records; i++) {
-          const sendAt = performance.now();
-          await client.send(topic, [pool[i % pool.length]!]);
-          latencies[i] = performance.now() - sendAt;
-        }
+        let next = 0;
+        const sender = async () => {
+          for (let i = next++; i < records; i = next++) {
+            const sendAt = performance.now();
+            await client.send(topic, [pool[i % pool.length]!]);
+            latencies[i] = performance.now() - sendAt;
+          }
+        };
+        await Promise.all(Array.from({ length: concurrency }, sender));
         const elapsedMs = performance.now() - started;
         const [p50Ms, p99Ms] = percentiles(Array.from(latencies), [0.5, 0.99]) as [number, number];
         return measurement(records, elapsedMs, { p50Ms, p99Ms });

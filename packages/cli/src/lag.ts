@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
+import { partitionKeyOf } from '@evkit/transport';
 import { CliDependencyError, CliUsageError, describeError } from './exit-codes';
 
 export interface PartitionLag {
@@ -82,7 +83,7 @@ export async function readGroupLag(kafka: Kafka, groupId: string, options: Group
       state: description?.state ?? 'Unknown',
       members: description?.members.length ?? 0,
       partitions: positions.map((p) => {
-        const timestamp = timestamps.get(keyOf(p.topic, p.partition));
+        const timestamp = timestamps.get(partitionKeyOf(p.topic, p.partition));
         return {
           topic: p.topic,
           partition: p.partition,
@@ -115,7 +116,7 @@ async function requireTopics(admin: Admin, topics: readonly string[]): Promise<v
 /** The Kafka timestamp of the record at `oldest` for each partition that has one, read within `timeoutMs`. */
 async function oldestTimestamps(kafka: Kafka, admin: Admin, positions: readonly Position[], timeoutMs: number): Promise<Map<string, number>> {
   const found = new Map<string, number>();
-  const wanted = new Map(positions.filter((p) => p.oldest !== undefined).map((p) => [keyOf(p.topic, p.partition), p.oldest!]));
+  const wanted = new Map(positions.filter((p) => p.oldest !== undefined).map((p) => [partitionKeyOf(p.topic, p.partition), p.oldest!]));
   if (wanted.size === 0) return found;
   const topics = new Set(positions.filter((p) => p.oldest !== undefined).map((p) => p.topic));
   const groupId = `evkit-lag.${randomUUID()}`;
@@ -129,7 +130,7 @@ async function oldestTimestamps(kafka: Kafka, admin: Admin, positions: readonly 
         .run({
           autoCommit: false,
           eachBatch: ({ batch }) => {
-            const key = keyOf(batch.topic, batch.partition);
+            const key = partitionKeyOf(batch.topic, batch.partition);
             const from = wanted.get(key);
             // Records before `from` can arrive when a fetch ran before the seek took effect.
             const first = batch.messages.find((m) => from !== undefined && BigInt(m.offset) >= from);
@@ -159,8 +160,4 @@ async function oldestTimestamps(kafka: Kafka, admin: Admin, positions: readonly 
     await admin.deleteGroups([groupId]).catch(() => undefined);
   }
   return found;
-}
-
-function keyOf(topic: string, partition: number): string {
-  return `${topic}\u0000${partition}`;
 }

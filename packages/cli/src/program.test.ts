@@ -11,6 +11,9 @@ describe('evkit CLI', () => {
     expect(await run(['--help'])).toBe(0);
     for (const command of ['schemas', 'codegen', 'lag', 'dlq', 'stack']) expect(output.stdout).toContain(`  ${command}`);
     expect(await run(['bogus'])).toBe(2);
+    expect(output.stderr).toContain("evkit: EVKIT_CLI_USAGE: unknown command 'bogus'");
+    expect(await run(['dlq', 'list', 'x.dlq', '--bogus'])).toBe(2);
+    expect(output.stderr).toContain("evkit: EVKIT_CLI_USAGE: unknown option '--bogus'");
     expect(await run(['dlq', 'list', 'x.dlq', '--from', 'yesterday-ish'])).toBe(2);
     expect(output.stderr).toContain('--from must be a date or time');
   });

@@ -20,11 +20,17 @@ export function createProgram(): Command {
   program.addCommand(dlqCommand(createOutput));
   program.addCommand(connectCommand());
   program.addCommand(stackCommand(createOutput));
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
-  }
+  throwInsteadOfExiting(program);
   return program;
+}
+
+/**
+ * Every command throws its CommanderError instead of exiting, and leaves the error line to `run`,
+ * which prints it with its stable code (EVKIT_CLI_USAGE) like every other evkit error.
+ */
+function throwInsteadOfExiting(command: Command): void {
+  command.exitOverride().configureOutput({ outputError: () => {} });
+  for (const sub of command.commands) throwInsteadOfExiting(sub);
 }
 
 export async function run(argv: readonly string[]): Promise<number> {
@@ -34,7 +40,11 @@ export async function run(argv: readonly string[]): Promise<number> {
   } catch (error) {
     if (error instanceof CommanderError) {
       // --help and --version end here too, with code 0.
-      return error.exitCode === 0 ? EXIT.ok : EXIT.error;
+      if (error.exitCode === 0) return EXIT.ok;
+      // An unknown command or flag, a missing argument: commander's reason, typed.
+      const usage = new CliUsageError(error.message.replace(/^error: /, ''), { cause: error });
+      process.stderr.write(`evkit: ${describeError(usage)}\n`);
+      return EXIT.error;
     }
     process.stderr.write(`evkit: ${describeError(error)}\n`);
     return error instanceof CliUsageError ? EXIT.error : exitCodeFor(error);

@@ -24,6 +24,10 @@ describe('evkit-connect', () => {
     expect(await run(['explode'])).toBe(EXIT_ERROR);
     expect(err.at(-1)).toBe('EVKIT_CONNECT_INVALID_OPTIONS: unknown command "explode"');
     expect(await run(['status', '--bogus'])).toBe(EXIT_ERROR);
+    expect(err.at(-2)).toBe("EVKIT_CONNECT_INVALID_OPTIONS: unknown option '--bogus'");
+    expect(err.at(-1)).toMatch(/^usage: evkit-connect/);
+    expect(await run(['status', '--url'])).toBe(EXIT_ERROR);
+    expect(err.at(-2)).toBe("EVKIT_CONNECT_INVALID_OPTIONS: option '--url <value>' argument missing");
     expect(await run(['restart'])).toBe(EXIT_ERROR);
     expect(await run(['--help'])).toBe(EXIT_OK);
   });

@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util';
-import { boundedErrorText, isEvkitError, redactUrl, TERMINAL_TEXT_LIMIT } from '@evkit/errors';
+import { boundedErrorText, isEvkitError, parseCommandLine, redactUrl, TERMINAL_TEXT_LIMIT } from '@evkit/errors';
 import { applyConnectorConfig, failuresOf, restartAndWait } from './apply';
 import { createConnectClient, type ConnectClient, type ConnectorStatus } from './client';
 import { ConnectConfigError, ConnectorFailedError, summarizeTrace, type ConnectorFailure } from './errors';
@@ -27,6 +26,14 @@ options:
 
 exit: 0 ok, 1 a connector or task FAILED (its trace is printed), 2 usage or infrastructure error`;
 
+const OPTIONS = {
+  url: { type: 'string' },
+  'timeout-ms': { type: 'string' },
+  'only-failed': { type: 'boolean' },
+  'connector-only': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
 export interface CliIo {
   env: Readonly<Record<string, string | undefined>>;
   out(line: string): void;
@@ -38,18 +45,10 @@ export interface CliIo {
  * command and resolves with its exit code; it never throws.
  */
 export async function runConnectCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed = false;
   try {
-    const { values, positionals } = parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      options: {
-        url: { type: 'string' },
-        'timeout-ms': { type: 'string' },
-        'only-failed': { type: 'boolean' },
-        'connector-only': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    const { values, positionals } = parseCommandLine(argv, OPTIONS, (message) => new ConnectConfigError(message));
+    parsed = true;
     const [command, ...args] = positionals;
     if (values.help || command === undefined) {
       io.err(CONNECT_USAGE);
@@ -89,7 +88,8 @@ export async function runConnectCli(argv: readonly string[], io: CliIo): Promise
     }
     // Connect echoes config values in its errors: what reaches the terminal is redacted.
     if (isEvkitError(error)) io.err(`${error.code}: ${boundedErrorText(error, TERMINAL_TEXT_LIMIT)}`);
-    else io.err(`${boundedErrorText(error, TERMINAL_TEXT_LIMIT)}\n${CONNECT_USAGE}`); // parseArgs' own usage errors
+    else io.err(boundedErrorText(error, TERMINAL_TEXT_LIMIT));
+    if (!parsed) io.err(CONNECT_USAGE); // a flag error: what the flags are
     return EXIT_ERROR;
   }
 }

@@ -176,6 +176,7 @@ describe.each([
     await first.start();
     await waitFor(async () => (await effectsFor(ids)).length === 200, 60_000);
     await first.stop();
+    await dying.disconnect(); // passed in, so ours to close: it leaves the group
 
     const counter = { duplicates: 0 };
     const second = consumerFor(topic, groupId, 'second', { ...mode, ...countingDuplicates(counter) });

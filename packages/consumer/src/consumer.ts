@@ -1,11 +1,12 @@
 import { setMaxListeners } from 'node:events';
 import { metrics } from '@opentelemetry/api';
 import type { Logger } from '@evkit/telemetry';
+import { partitionKeyOf, topicPartitionOf } from '@evkit/transport';
 import { createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
 import { canBatch } from './batch-transaction';
 import { ConsumerConfigError } from './errors';
 import type { EventHandler } from './handler';
-import { LagReporter, partitionKey, splitPartitionKey, type PartitionLag } from './lag';
+import { LagReporter, type PartitionLag } from './lag';
 import { resolveOptions, type ConsumerOptions, type RouteOptions } from './options';
 import { PartitionRunner } from './partition-runner';
 import { resolvePipeline } from './pipeline';
@@ -18,7 +19,11 @@ export interface Consumer {
    */
   on<T, TTransaction = unknown>(eventType: string, handler: EventHandler<T, TTransaction>, options?: RouteOptions): Consumer;
   start(): Promise<void>;
-  /** Finishes records in flight, commits them, leaves the group. */
+  /**
+   * Finishes records in flight and commits them. A transport the consumer created (from `kafka`)
+   * is disconnected, which leaves the group; one passed in is paused and left connected: it is
+   * the caller's to disconnect.
+   */
   stop(): Promise<void>;
   /** Stops fetching every partition this consumer has (backpressure from outside). */
   pause(): void;
@@ -54,7 +59,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
 
   const logger = options.logger ?? silent;
   // One back-off, the runner's (failureBackoff): the subscriber's own pause after a failed batch is off.
+  // One rule across evkit: a transport passed in is the caller's to close, one made here is ours.
+  const ownsTransport = options.transport === undefined;
   const transport = options.transport ?? createKafkaJsSubscriber({ ...options.kafka!, redeliveryDelayMs: 0 });
+  const batchesInFlight = new Set<Promise<void>>();
   const stopController = new AbortController();
   // One listener per record in flight whose handler reads its signal, removed when it completes:
   // bounded by maxInFlight.
@@ -108,8 +116,17 @@ export function createConsumer(options: ConsumerOptions): Consumer {
         topics,
         ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
         handleBatch: async (batch) => {
-          assigned.add(partitionKey(batch.topic, batch.partition));
-          await runner.run(batch);
+          const partition = { topic: batch.topic, partition: batch.partition };
+          // Stopped, but the caller's transport still runs: fetch nothing more, commit nothing.
+          if (stopController.signal.aborted) return transport.pause([partition]);
+          assigned.add(partitionKeyOf(batch.topic, batch.partition));
+          const run = runner.run(batch);
+          batchesInFlight.add(run);
+          try {
+            await run;
+          } finally {
+            batchesInFlight.delete(run);
+          }
         },
       });
     },
@@ -117,16 +134,19 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       if (!running) return;
       stopController.abort(new Error('consumer stopping'));
       running = false;
-      await transport.disconnect();
+      if (ownsTransport) return transport.disconnect(); // it waits for the batches in flight itself
+      transport.pause([...assigned].map(topicPartitionOf));
+      // Their commits still count: the caller's transport is connected and the partitions assigned.
+      await Promise.allSettled([...batchesInFlight]);
     },
     pause() {
       paused = true;
-      transport.pause([...assigned].map(splitPartitionKey));
+      transport.pause([...assigned].map(topicPartitionOf));
     },
     resume() {
       if (!paused) return;
       paused = false;
-      transport.resume([...assigned].map(splitPartitionKey));
+      transport.resume([...assigned].map(topicPartitionOf));
     },
     lag: () => lag.lag(),
   };

@@ -1,5 +1,5 @@
 import type { PartitionOffsets, SubscriberTransport } from '@evkit/transport';
-import { LagReporter, partitionKey, splitPartitionKey } from './lag';
+import { LagReporter } from './lag';
 
 function reporter(offsets: PartitionOffsets[]) {
   const asked = jest.fn(async (_groupId: string, _topics: readonly string[]) => offsets);
@@ -7,11 +7,6 @@ function reporter(offsets: PartitionOffsets[]) {
   return { lag: new LagReporter(transport, 'g', ['orders'], () => true), asked };
 }
 
-describe('partition keys', () => {
-  it('split back into topic and partition, topics with colons included', () => {
-    expect(splitPartitionKey(partitionKey('a:b.c', 12))).toEqual({ topic: 'a:b.c', partition: 12 });
-  });
-});
 
 describe('LagReporter', () => {
   it('reports offset lag from the committed offset, the whole log when nothing is committed', async () => {

@@ -1,5 +1,5 @@
 import { metrics } from '@opentelemetry/api';
-import type { SubscriberTransport } from '@evkit/transport';
+import { partitionKeyOf, type SubscriberTransport } from '@evkit/transport';
 
 export interface PartitionLag {
   topic: string;
@@ -10,16 +10,6 @@ export interface PartitionLag {
   offsetLag: number;
   /** Age of the oldest record fetched but not handled, ms; 0 when caught up; undefined when unknown. */
   timeLagMs: number | undefined;
-}
-
-/** `topic:partition`, the one key of a partition in the consumer's maps. */
-export function partitionKey(topic: string, partition: number): string {
-  return `${topic}:${partition}`;
-}
-
-export function splitPartitionKey(key: string): { topic: string; partition: number } {
-  const at = key.lastIndexOf(':');
-  return { topic: key.slice(0, at), partition: Number(key.slice(at + 1)) };
 }
 
 /**
@@ -50,7 +40,7 @@ export class LagReporter {
   }
 
   keyOf(topic: string, partition: number): string {
-    return partitionKey(topic, partition);
+    return partitionKeyOf(topic, partition);
   }
 
   /** The timestamp of the partition's oldest record not handled; undefined: none (caught up, or no longer ours). */
@@ -66,7 +56,7 @@ export class LagReporter {
       const committed = BigInt(p.committed);
       const highWatermark = BigInt(p.highWatermark);
       const offsetLag = Number(committed < 0n ? highWatermark : highWatermark - committed);
-      const oldest = this.oldestUnhandled.get(partitionKey(p.topic, p.partition));
+      const oldest = this.oldestUnhandled.get(partitionKeyOf(p.topic, p.partition));
       const timeLagMs = offsetLag === 0 ? 0 : oldest !== undefined ? Math.max(0, now - oldest) : undefined;
       return { topic: p.topic, partition: p.partition, committedOffset: p.committed, highWatermark: p.highWatermark, offsetLag: Math.max(0, offsetLag), timeLagMs };
     });

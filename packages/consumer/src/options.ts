@@ -21,7 +21,7 @@ export interface ConsumerOptions {
   groupId: string;
   topics: readonly string[];
   codec: AvroCodec;
-  /** A transport of your own (`stop()` disconnects it); by default KafkaJS with `kafka`. */
+  /** A transport of your own: yours to disconnect after `stop()`, which only pauses it. By default KafkaJS with `kafka`. */
   transport?: SubscriberTransport;
   /**
    * KafkaJS client and group options. No `redeliveryDelayMs`: the consumer owns back-off

@@ -16,7 +16,8 @@ export interface CheckedOutClient {
 /** What a batch borrows from its store: SQL, error making, transaction checks. */
 export interface BatchStoreParts {
   sql: { insert: string; claim: string; unclaim: string };
-  failed(what: string, cause: unknown): Error;
+  /** Retriable as `isRetriablePostgresError(cause)` unless `retriable` says otherwise. */
+  failed(what: string, cause: unknown, retriable?: boolean): Error;
   /** Checks the transaction is still the store's and healthy, then COMMITs; `subject` names whose handler is at fault. */
   commit(client: PoolClient, subject: string): Promise<void>;
   aborted(subject: string): Error;
@@ -132,7 +133,8 @@ export async function beginPostgresBatch(
       clearTimeout(timer);
     }
     const stuck = new Error(`its statements did not end within ${ABANDONED_WORK_BOUND_MS} ms; the connection was destroyed and nothing of the batch commits`);
-    broken ??= parts.failed(`roll back the abandoned work of ${subject}`, stuck);
+    // Retriable: the destroyed connection takes the whole batch with it, none of its events is at fault.
+    broken ??= parts.failed(`roll back the abandoned work of ${subject}`, stuck, true);
     release(broken);
   };
 

@@ -120,7 +120,7 @@ describe('PostgreSQL store transaction handling', () => {
 
   it('wraps a failed BEGIN or INSERT as a retriable IdempotencyStoreError with the cause', async () => {
     for (const failing of ['BEGIN', 'INSERT']) {
-      const cause = new Error(`${failing} refused`);
+      const cause = Object.assign(new Error(`${failing} refused`), { code: 'ECONNRESET' });
       const { store, client } = fakeStore((sql) => (sql.startsWith(failing) ? cause : {}));
       const work = jest.fn(returns(undefined));
       const error = await rejectionOf(store.runOnce('g', 'e', work));
@@ -129,6 +129,14 @@ describe('PostgreSQL store transaction handling', () => {
       expect(work).not.toHaveBeenCalled();
       expect(client.statements).toContain('ROLLBACK');
     }
+  });
+
+  it('wraps an error that will recur (a missing table) as not retriable', async () => {
+    const cause = Object.assign(new Error('relation "evkit_processed_events" does not exist'), { severity: 'ERROR', code: '42P01' });
+    const { store } = fakeStore((sql) => (sql.startsWith('INSERT') ? cause : {}));
+    const error = await rejectionOf(store.runOnce('g', 'e', returns(undefined)));
+    expect(error).toBeInstanceOf(IdempotencyStoreError);
+    expect(error).toMatchObject({ retriable: false, cause, code: 'EVKIT_IDEMPOTENCY_STORE_FAILED' });
   });
 
   it('wraps a failed COMMIT as retriable and says the outcome is unknown', async () => {
@@ -256,7 +264,7 @@ describe('PostgreSQL store batches (beginBatch)', () => {
   });
 
   it('wraps a failed claim as a retriable IdempotencyStoreError and releases the client', async () => {
-    const cause = new Error('claim refused');
+    const cause = Object.assign(new Error('canceling statement due to lock timeout'), { severity: 'ERROR', code: '55P03' });
     const { store, client } = fakeStore((sql) => (sql.includes('unnest') ? cause : {}));
     const error = await rejectionOf(store.beginBatch('g', ['e-1']));
     expect(error).toBeInstanceOf(IdempotencyStoreError);

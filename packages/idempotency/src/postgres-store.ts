@@ -1,6 +1,5 @@
 // Over 300 lines for a reason: the store's SQL, option checks and transaction handling share one
 // closure (pool, table SQL, error making); the batch path is already split out (postgres-batch.ts).
-import { createHash } from 'node:crypto';
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { boundedErrorText } from '@evkit/errors';
 import { untilAborted } from './abandon';
@@ -11,6 +10,8 @@ import {
   IdempotencyTransactionEndedError,
 } from './errors';
 import { beginPostgresBatch, type CheckedOutClient } from './postgres-batch';
+import { isRetriablePostgresError } from './postgres-errors';
+import { advisoryXactLockSql, parsePostgresTableName } from './postgres-sql';
 import type { BatchingIdempotencyStore, RunOnceResult } from './store';
 import { assertKey, assertKeyPart, assertMaxAge, assertPositiveInteger, assertWork, createInFlight } from './validation';
 
@@ -57,10 +58,6 @@ export interface PostgresIdempotencyStore extends BatchingIdempotencyStore<PoolC
 
 export const DEFAULT_TABLE = 'evkit_processed_events';
 const INDEX_SUFFIX = '_processed_at_idx';
-const MAX_IDENTIFIER_BYTES = 63; // PostgreSQL's NAMEDATALEN - 1; longer names are silently truncated.
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-// The two-key advisory lock space: this first key is evkit's, the second is the table's hash.
-const ADVISORY_LOCK_CLASS = 0x65766b69; // 'evki'
 // Tells the pool to destroy a client rather than pool it; never thrown to anyone.
 const ABANDONED = new Error('idempotency attempt abandoned: connection destroyed');
 
@@ -70,8 +67,9 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
   const sql = tableSql(table);
   const pool = config.ownsPool ? createOwnedPool(config.poolConfig) : config.pool;
   const where = `idempotency store (${describeServer(config.ownsPool ? config.poolConfig : pool.options)}, table ${table})`;
-  const failed = (what: string, cause: unknown) =>
-    new IdempotencyStoreError(`${where}: could not ${what}: ${boundedErrorText(cause)}`, { cause, retriable: true });
+  // Retriable as the cause is: a lost connection or a lock timeout may pass, a missing table will not.
+  const failed = (what: string, cause: unknown, retriable = isRetriablePostgresError(cause)) =>
+    new IdempotencyStoreError(`${where}: could not ${what}: ${boundedErrorText(cause)}`, { cause, retriable });
   const inFlight = createInFlight(where);
 
   /** A pooled client, listening for its connection dropping until released. */
@@ -126,9 +124,8 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
     ready ??= withClient(async (client) => {
       try {
         await client.query('BEGIN');
-        // CREATE ... IF NOT EXISTS is not safe against itself: two sessions can both find the
-        // table missing and one then fails on pg_type's unique index. The lock serialises them.
-        await client.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [ADVISORY_LOCK_CLASS, sql.lockKey]);
+        // CREATE ... IF NOT EXISTS is not safe against itself; the lock serialises concurrent starts.
+        await client.query(sql.lock);
         await client.query(sql.createTable);
         await client.query(sql.createIndex);
         await client.query('COMMIT');
@@ -290,7 +287,7 @@ type ValidatedOptions = {
 function validateOptions(options: PostgresIdempotencyStoreOptions): ValidatedOptions {
   if (typeof options !== 'object' || options === null) throw new IdempotencyConfigError('options are required');
   const table = options.table ?? DEFAULT_TABLE;
-  validateTableName(table);
+  parsePostgresTableName(table, INDEX_SUFFIX, (message) => new IdempotencyConfigError(message));
   if (options.createTable !== undefined && typeof options.createTable !== 'boolean') {
     throw new IdempotencyConfigError('createTable must be a boolean');
   }
@@ -317,27 +314,6 @@ function validateOptions(options: PostgresIdempotencyStoreOptions): ValidatedOpt
   return { ...common, ownsPool: true, poolConfig: { connectionString, max: maxConnections, connectionTimeoutMillis: connectTimeoutMs } };
 }
 
-/**
- * The name goes into SQL text (DDL cannot take it as a parameter), so only plain lowercase
- * identifiers pass: no quoting tricks, and no case-folding surprises between psql and the store.
- */
-function validateTableName(table: unknown): asserts table is string {
-  const parts = typeof table === 'string' ? table.split('.') : [];
-  const valid = parts.length >= 1 && parts.length <= 2 && parts.every((part) => IDENTIFIER.test(part));
-  if (!valid) {
-    throw new IdempotencyConfigError(
-      `table must be a lowercase SQL identifier ([a-z_][a-z0-9_]*), optionally schema-qualified, got ${JSON.stringify(table)}`,
-    );
-  }
-  const name = parts[parts.length - 1]!;
-  // The index is named after the table and must fit too.
-  if (parts[0]!.length > MAX_IDENTIFIER_BYTES || name.length + INDEX_SUFFIX.length > MAX_IDENTIFIER_BYTES) {
-    throw new IdempotencyConfigError(
-      `table name ${JSON.stringify(table)} is too long: at most ${MAX_IDENTIFIER_BYTES - INDEX_SUFFIX.length} characters, schema ${MAX_IDENTIFIER_BYTES}`,
-    );
-  }
-}
-
 interface TableSql {
   createTable: string;
   createIndex: string;
@@ -347,14 +323,15 @@ interface TableSql {
   /** Deletes claimed rows of events whose work did not succeed, before the batch commits. */
   unclaim: string;
   deleteChunk: string;
-  lockKey: number;
+  /** Takes the table's advisory lock for the rest of the transaction. */
+  lock: string;
 }
 
 /** The table's SQL; identifiers are quoted so that reserved words (`order`, `user`) work as names. */
 function tableSql(table: string): TableSql {
-  const parts = table.split('.');
-  const qualified = parts.map((part) => `"${part}"`).join('.');
-  const index = `"${parts[parts.length - 1]!}${INDEX_SUFFIX}"`;
+  const name = parsePostgresTableName(table, INDEX_SUFFIX, (message) => new IdempotencyConfigError(message));
+  const { qualified } = name;
+  const index = name.local(INDEX_SUFFIX);
   return {
     createTable:
       `CREATE TABLE IF NOT EXISTS ${qualified} (` +
@@ -372,7 +349,7 @@ function tableSql(table: string): TableSql {
     deleteChunk:
       `DELETE FROM ${qualified} WHERE (consumer_group, event_id) IN (` +
       `SELECT consumer_group, event_id FROM ${qualified} WHERE processed_at < $1::timestamptz LIMIT $2 FOR UPDATE SKIP LOCKED)`,
-    lockKey: createHash('sha256').update(`evkit idempotency table ${table}`).digest().readInt32BE(0),
+    lock: advisoryXactLockSql(`evkit idempotency table ${table}`),
   };
 }
 

@@ -1,5 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { ClientBase, Pool } from 'pg';
+import { advisoryXactLockSql, parsePostgresTableName, type PostgresTableName } from '@evkit/idempotency';
 import { databaseError } from './database';
 import { OutboxConfigError } from './errors';
 
@@ -31,44 +31,14 @@ export const HEADER_COLUMNS = [
 
 export type HeaderColumn = (typeof HEADER_COLUMNS)[number];
 
-const IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
-const MAX_IDENTIFIER = 63; // NAMEDATALEN - 1: PostgreSQL truncates longer names silently
 const LONGEST_SUFFIX = '_unsent_aggregate_idx';
-// The two-key advisory lock space: the first key is evkit's (as in @evkit/idempotency).
-const ADVISORY_LOCK_CLASS = 0x65766b69;
 
 /** A validated table name and the quoted identifiers derived from it. */
-export interface OutboxTable {
-  /** As configured: `name` or `schema.name`. */
-  name: string;
-  /** Quoted, for SQL text. */
-  qualified: string;
-  /** `schema."name<suffix>"` quoted, for the objects named after the table. */
-  derived(suffix: string): string;
-  /** Unqualified `name<suffix>` quoted, for indexes (created in the table's schema). */
-  local(suffix: string): string;
-}
+export type OutboxTable = PostgresTableName;
 
-/**
- * The name goes into SQL text (DDL takes no parameters), so only plain lowercase identifiers
- * pass: no quoting tricks, no case-folding surprises between psql and evkit.
- */
+/** The outbox table's name, checked by the rule every evkit table name follows. */
 export function outboxTable(table: unknown = DEFAULT_OUTBOX_TABLE): OutboxTable {
-  const parts = typeof table === 'string' ? table.split('.') : [];
-  if (parts.length < 1 || parts.length > 2 || !parts.every((part) => IDENTIFIER.test(part))) {
-    throw new OutboxConfigError(`table must be a lowercase SQL identifier ([a-z_][a-z0-9_]*), optionally schema-qualified, got ${JSON.stringify(table)}`);
-  }
-  const name = parts[parts.length - 1]!;
-  if (parts[0]!.length > MAX_IDENTIFIER || name.length + LONGEST_SUFFIX.length > MAX_IDENTIFIER) {
-    throw new OutboxConfigError(`table name ${JSON.stringify(table)} is too long: at most ${MAX_IDENTIFIER - LONGEST_SUFFIX.length} characters`);
-  }
-  const schema = parts.length === 2 ? `"${parts[0]}".` : '';
-  return {
-    name: table as string,
-    qualified: `${schema}"${name}"`,
-    derived: (suffix) => `${schema}"${name}${suffix}"`,
-    local: (suffix) => `"${name}${suffix}"`,
-  };
+  return parsePostgresTableName(table, LONGEST_SUFFIX, (message) => new OutboxConfigError(message));
 }
 
 const OPTIONAL_COLUMNS = HEADER_COLUMNS.filter((c) => c.optional).map((c) => c.column);
@@ -128,10 +98,10 @@ CREATE OR REPLACE TRIGGER ${t.local('_relay_route')} BEFORE INSERT OR UPDATE ON 
  */
 export async function migrateOutbox(db: Queryable, options: { table?: string } = {}): Promise<void> {
   const sql = outboxMigrationSql(options);
-  const lockKey = createHash('sha256').update(`evkit outbox table ${outboxTable(options.table).name}`).digest().readInt32BE(0);
+  const lock = advisoryXactLockSql(`evkit outbox table ${outboxTable(options.table).name}`);
   try {
     // One simple-protocol query: PostgreSQL runs its statements as one transaction.
-    await db.query(`SELECT pg_advisory_xact_lock(${ADVISORY_LOCK_CLASS}, ${lockKey});\n${sql}`);
+    await db.query(`${lock};\n${sql}`);
   } catch (error) {
     throw databaseError(`create outbox table ${options.table ?? DEFAULT_OUTBOX_TABLE}`, error);
   }

@@ -4,7 +4,7 @@ import type { AvroCodec, AvroSchema } from '@evkit/codec';
 import { correlationFor, createEvent, headerText, newEventId, type CloudEvent, type CloudEventInit, type KafkaRecord } from '@evkit/envelope';
 import { boundedErrorText } from '@evkit/errors';
 import { recordSpanFailure, startProducerSpan, traceHeadersOf } from '@evkit/telemetry';
-import { isTransient } from './database';
+import { isRetriablePostgresError } from '@evkit/idempotency';
 import { OutboxConfigError, OutboxEventError, OutboxTransactionError, OutboxWriteError } from './errors';
 import { HEADER_COLUMNS, outboxTable } from './table';
 
@@ -94,7 +94,7 @@ export function createOutboxWriter(options: OutboxWriterOptions): OutboxWriter {
         } catch (error) {
           throw new OutboxWriteError(`could not insert event ${event.id} into ${table.name}: ${boundedErrorText(error)}`, {
             cause: error,
-            retriable: isTransient(error),
+            retriable: isRetriablePostgresError(error),
           });
         }
         span.end();

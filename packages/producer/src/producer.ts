@@ -25,7 +25,7 @@ export interface ProducerOptions {
   codec: AvroCodec;
   /** The CloudEvents `source` of every event this service publishes, e.g. `/orders-service`. */
   source: string;
-  /** A transport of your own; by default KafkaJS with `kafka`. */
+  /** A transport of your own: yours to disconnect, `disconnect()` leaves it open. By default KafkaJS with `kafka`. */
   transport?: PublisherTransport;
   /** KafkaJS client options (brokers, TLS, SASL...) for the default transport. */
   kafka?: KafkaJsPublisherOptions;
@@ -41,7 +41,7 @@ export interface Producer {
    * any fails, none is sent.
    */
   publishBatch(topic: string, items: readonly PublishItem[]): Promise<Published<unknown>[]>;
-  /** Waits for publishes in flight, then flushes and closes the transport. */
+  /** Waits for publishes in flight, then closes the transport the producer created (not one passed in). */
   disconnect(): Promise<void>;
 }
 
@@ -52,6 +52,8 @@ export function createProducer(options: ProducerOptions): Producer {
   if (!options.codec || typeof options.codec.encode !== 'function') throw new ProducerConfigError('codec is required (createAvroCodec)');
   if (typeof options.source !== 'string' || options.source.length === 0) throw new ProducerConfigError('source is required, e.g. "/orders-service"');
   if (!options.transport && !options.kafka) throw new ProducerConfigError('give either transport or kafka (KafkaJS client options)');
+  // One rule across evkit: a transport passed in is the caller's to close, one made here is ours.
+  const ownsTransport = options.transport === undefined;
   const transport = options.transport ?? createKafkaJsPublisher(options.kafka!);
   const { codec } = options;
   const logger = options.logger ?? silent;
@@ -121,7 +123,7 @@ export function createProducer(options: ProducerOptions): Producer {
     async disconnect() {
       closing = true;
       await Promise.allSettled([...inFlight]);
-      await transport.disconnect();
+      if (ownsTransport) await transport.disconnect();
     },
   };
 }

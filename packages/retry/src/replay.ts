@@ -52,8 +52,9 @@ export interface ReplayReport extends ReplayProgress {
 }
 
 export interface ReplayerOptions {
+  /** Sends the replayed records. The caller's: never disconnected here. */
   publisher: PublisherTransport;
-  /** A fresh subscriber for each scan. */
+  /** A fresh subscriber for each scan; made here through this function, so disconnected here when the scan ends. */
   subscriber: () => SubscriberTransport;
   now?: () => number;
 }
@@ -155,6 +156,7 @@ export function createReplayer(options: ReplayerOptions): Replayer {
         if (BigInt(p.highWatermark) > start) ends.set(p.partition, BigInt(p.highWatermark));
       }
       if (ends.size === 0) return;
+      let failed = false;
       await new Promise<void>((resolve, reject) => {
         subscriber
           .run({
@@ -163,11 +165,19 @@ export function createReplayer(options: ReplayerOptions): Replayer {
             fromBeginning: true,
             handleBatch: async (batch) => {
               const end = ends.get(batch.partition);
-              if (end === undefined) return;
+              if (failed || end === undefined) return;
               const start = starts.get(batch.partition) ?? 0n;
               const records = batch.records.filter((r) => BigInt(r.offset) >= start && BigInt(r.offset) < end);
               if (records.length === 0) return;
-              await onBatch(records);
+              try {
+                await onBatch(records);
+              } catch (error) {
+                // The caller hears of it and the scan ends uncommitted past the last good batch;
+                // thrown to the subscriber it would be redelivered forever and never reported.
+                failed = true;
+                reject(error instanceof Error ? error : new Error(String(error)));
+                return;
+              }
               const last = BigInt(records.at(-1)!.offset);
               if (commit) await subscriber.commit({ topic, partition: batch.partition, offset: (last + 1n).toString() });
               if (last + 1n >= end) {

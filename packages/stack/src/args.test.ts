@@ -1,3 +1,4 @@
+import { StackConfigError } from './errors';
 import { parseStackArgs } from './args';
 
 describe('parseStackArgs', () => {
@@ -8,7 +9,13 @@ describe('parseStackArgs', () => {
     expect(parseStackArgs([])).toEqual({ command: undefined, brokers: undefined });
   });
 
-  it.each([[['up', '--brokers']], [['up', '--brokers', 'three']], [['up', 'down']], [['up', '--verbose']]])('refuses %j', (args) => {
-    expect(parseStackArgs(args)).toBeUndefined();
+  it.each([
+    [['up', '--brokers'], /^option '--brokers <value>' argument missing$/],
+    [['up', '--brokers', 'three'], /^--brokers must be a number of brokers, got "three"$/],
+    [['up', 'down'], /^one command at a time, got "up" "down"$/],
+    [['up', '--verbose'], /^unknown option '--verbose'$/],
+  ])('refuses %j with a typed error naming the reason', (args, message) => {
+    expect(() => parseStackArgs(args)).toThrow(StackConfigError);
+    expect(() => parseStackArgs(args)).toThrow(message);
   });
 });

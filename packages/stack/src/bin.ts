@@ -20,9 +20,12 @@ EVKIT_CONNECT_PORT (18083), EVKIT_PG_PORT (15432). Folder: EVKIT_STACK_DIR (<rep
 jars: EVKIT_STACK_ARTIFACTS_DIR (the stack folder).`;
 
 async function main(args: readonly string[]): Promise<number> {
-  const parsed = parseStackArgs(args);
-  if (!parsed) {
-    console.error(USAGE);
+  let parsed: ReturnType<typeof parseStackArgs>;
+  try {
+    parsed = parseStackArgs(args);
+  } catch (error) {
+    // A flag error: the reason with its code, then what the flags are.
+    console.error(`${terminalErrorText(error)}\n${USAGE}`);
     return 2;
   }
   const { command, brokers } = parsed;

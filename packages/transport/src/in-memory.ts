@@ -1,6 +1,7 @@
 import type { RecordHeaders } from '@evkit/envelope';
 import { BatchHandlerError, ConsumerCrashError, TransportConfigError, TransportOffsetsError, TransportStateError } from './errors';
 import { partitionForKey } from './murmur2';
+import { partitionKeyOf, topicPartitionOf } from './partition-key';
 import { toTopicSpecs, validateSubscribeOptions } from './subscribe-options';
 import type {
   IncomingRecord,
@@ -97,7 +98,6 @@ interface Group {
   queue: Promise<void>;
 }
 
-const keyOf = (topic: string, partition: number) => `${partition}:${topic}`;
 
 function positiveInteger(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -152,7 +152,7 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
     if (member.stopping || member.gone || groupOf(member.groupId).rebalancing) return false;
     if (!member.assigned.has(key) || member.paused.has(key)) return false;
     if (member.seeks.has(key)) return true;
-    const [partition, topic] = splitKey(key);
+    const { topic, partition } = topicPartitionOf(key);
     return member.positions.get(key)! < logOf(topic)[partition]!.length;
   };
 
@@ -183,7 +183,7 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
       member.positions.set(key, seek);
       member.seeks.delete(key);
     }
-    const [partition, topic] = splitKey(key);
+    const { topic, partition } = topicPartitionOf(key);
     const log = logOf(topic)[partition]!;
     const from = member.positions.get(key)!;
     const records = log.slice(from, from + maxBatchSize).map(cloneRecord);
@@ -227,7 +227,7 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
         const log = logOf(topic);
         log.forEach((records, partition) => {
           const member = subscribed[partition % subscribed.length]!;
-          const key = keyOf(topic, partition);
+          const key = partitionKeyOf(topic, partition);
           member.assigned.add(key);
           member.positions.set(key, group.committed.get(key) ?? (member.fromBeginning ? 0 : records.length));
         });
@@ -295,7 +295,7 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
       let member: Member | undefined;
 
       const assignedMember = (position: TopicPartition): Member | undefined => {
-        const key = keyOf(position.topic, position.partition);
+        const key = partitionKeyOf(position.topic, position.partition);
         return member && !member.gone && member.assigned.has(key) ? member : undefined;
       };
 
@@ -330,21 +330,21 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
             return Promise.reject(error);
           }
           const owner = assignedMember(position);
-          if (owner) groupOf(owner.groupId).committed.set(keyOf(position.topic, position.partition), Number(position.offset));
+          if (owner) groupOf(owner.groupId).committed.set(partitionKeyOf(position.topic, position.partition), Number(position.offset));
           return Promise.resolve();
         },
         seek(position) {
           const owner = assignedMember(position);
           if (!owner) return;
-          owner.seeks.set(keyOf(position.topic, position.partition), Number(position.offset));
+          owner.seeks.set(partitionKeyOf(position.topic, position.partition), Number(position.offset));
           pump(owner);
         },
         pause(partitions) {
-          for (const { topic, partition } of partitions) member?.paused.add(keyOf(topic, partition));
+          for (const { topic, partition } of partitions) member?.paused.add(partitionKeyOf(topic, partition));
         },
         resume(partitions) {
           if (!member) return;
-          for (const { topic, partition } of partitions) member.paused.delete(keyOf(topic, partition));
+          for (const { topic, partition } of partitions) member.paused.delete(partitionKeyOf(topic, partition));
           pump(member);
         },
         ensureTopics(topics) {
@@ -363,7 +363,7 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
               result.push({
                 topic,
                 partition,
-                committed: String(group.committed.get(keyOf(topic, partition)) ?? -1),
+                committed: String(group.committed.get(partitionKeyOf(topic, partition)) ?? -1),
                 highWatermark: String(records.length),
               });
             });
@@ -377,7 +377,7 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
           await leave(member);
         },
         assignment() {
-          return member ? [...member.assigned].map(splitKey).map(([partition, topic]) => ({ topic, partition })) : [];
+          return member ? [...member.assigned].map(topicPartitionOf) : [];
         },
         crash(error) {
           if (!member || member.gone) return;
@@ -405,7 +405,7 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
     },
 
     committed(groupId, topic, partition) {
-      return String(groups.get(groupId)?.committed.get(keyOf(topic, partition)) ?? -1);
+      return String(groups.get(groupId)?.committed.get(partitionKeyOf(topic, partition)) ?? -1);
     },
 
     failNextSend(error) {
@@ -430,11 +430,6 @@ export function createInMemoryBroker(options: InMemoryBrokerOptions = {}): InMem
     },
   };
   return broker;
-}
-
-function splitKey(key: string): [number, string] {
-  const colon = key.indexOf(':');
-  return [Number(key.slice(0, colon)), key.slice(colon + 1)];
 }
 
 /** A copy, so a handler that mutates what it was given cannot change the log. */

@@ -12,6 +12,7 @@ export type {
   TopicSpec,
 } from './transport';
 export { murmur2, partitionForKey, toPositive } from './murmur2';
+export { partitionKeyOf, topicPartitionOf } from './partition-key';
 export { createInMemoryBroker } from './in-memory';
 export type { InMemoryBroker, InMemoryBrokerOptions, InMemorySubscriber, InMemorySubscriberOptions, InMemoryTopic } from './in-memory';
 export { toTopicSpecs, validateSubscribeOptions } from './subscribe-options';

@@ -1,0 +1,32 @@
+import type { Pool } from 'pg';
+import type { PublisherTransport } from '@evkit/transport';
+import { createPollingRelay } from './relay';
+
+// What the relay would create from `kafka`: a stand-in, so no broker is needed.
+const created = { connect: jest.fn(async () => {}), send: jest.fn(async () => []), disconnect: jest.fn(async () => {}) };
+jest.mock('@evkit/transport-kafkajs', () => ({ createKafkaJsPublisher: jest.fn(() => created) }));
+
+// An outbox with nothing to relay: each batch is BEGIN, an empty claim, COMMIT.
+const client = { query: jest.fn(async () => ({ rows: [], rowCount: 0 })), release: jest.fn() };
+const pool = { connect: jest.fn(async () => client), query: jest.fn() } as unknown as Pool;
+
+describe('polling relay transport ownership', () => {
+  it("leaves a transport passed in open on stop: it is the caller's", async () => {
+    const disconnect = jest.fn(async () => {});
+    const transport: PublisherTransport = { connect: jest.fn(async () => {}), send: jest.fn(async () => []), disconnect };
+    const relay = createPollingRelay({ pool, transport, intervalMs: 5, onError: (error) => { throw error; } });
+    relay.start();
+    await relay.relayBatch();
+    await relay.stop();
+    expect(disconnect).not.toHaveBeenCalled();
+  });
+
+  it('closes the publisher it created from kafka options on stop', async () => {
+    const relay = createPollingRelay({ pool, kafka: { brokers: ['127.0.0.1:1'] }, intervalMs: 5, onError: (error) => { throw error; } });
+    relay.start();
+    await relay.relayBatch();
+    expect(created.disconnect).not.toHaveBeenCalled();
+    await relay.stop();
+    expect(created.disconnect).toHaveBeenCalledTimes(1);
+  });
+});
