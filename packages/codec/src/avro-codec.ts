@@ -16,6 +16,8 @@ import {
   type CloudEvent,
   type KafkaRecord,
 } from '@evkit/envelope';
+import { isEvkitError } from '@evkit/errors';
+import { boundedDecode } from './bounded-decode';
 import { isCompatibilityLevel, type CompatibilityLevel } from './compatibility';
 import {
   CodecConfigError,
@@ -162,11 +164,12 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
   const decodeValue = async (value: Buffer, reader: avro.Type | undefined): Promise<{ schemaId: number; data: unknown }> => {
     const { schemaId, payload } = parseWire(value);
     const writer = await writerType(schemaId);
+    const resolution = reader ? { type: reader, resolver: resolverFor(schemaId, writer, reader) } : undefined;
     try {
-      if (!reader) return { schemaId, data: writer.fromBuffer(payload) };
-      return { schemaId, data: reader.fromBuffer(payload, resolverFor(schemaId, writer, reader)) };
+      // Every decode goes through the guard: hostile counts and lengths never reach avsc.
+      return { schemaId, data: boundedDecode(writer, payload, `for schema id ${schemaId}`, resolution) };
     } catch (error) {
-      if (error instanceof ReaderSchemaMismatchError) throw error;
+      if (isEvkitError(error)) throw error;
       throw new CorruptPayloadError(`Avro value for schema id ${schemaId} does not decode: ${(error as Error).message}`, {
         cause: error,
       });

@@ -20,6 +20,15 @@ export class CorruptPayloadError extends EvkitError {
   readonly code = 'EVKIT_CODEC_CORRUPT_PAYLOAD';
 }
 
+/**
+ * The Avro value may be well-formed but exceeds what one decode may cost: more array or map
+ * entries than its length allows (entries of zero-byte types such as null), or records nested
+ * deeper than the limit. Refused before anything is allocated.
+ */
+export class DecodeBudgetExceededError extends EvkitError {
+  readonly code = 'EVKIT_CODEC_DECODE_BUDGET_EXCEEDED';
+}
+
 /** The registry does not know the schema id a record names. */
 export class UnknownSchemaIdError extends EvkitError {
   readonly code = 'EVKIT_CODEC_UNKNOWN_SCHEMA_ID';
@@ -31,6 +40,11 @@ export class UnknownSchemaIdError extends EvkitError {
 /** The registry could not be reached or answered 5xx; trying again later may succeed. */
 export class RegistryUnavailableError extends EvkitError {
   readonly code = 'EVKIT_CODEC_REGISTRY_UNAVAILABLE';
+}
+
+/** A registry response was larger than `maxResponseBytes` (default 4 MiB); it was cut off, not read. */
+export class RegistryResponseTooLargeError extends EvkitError {
+  readonly code = 'EVKIT_CODEC_REGISTRY_RESPONSE_TOO_LARGE';
 }
 
 /** The registry refused a request for a reason other than compatibility (4xx). */

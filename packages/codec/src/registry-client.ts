@@ -2,9 +2,17 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { ConnectionOptions } from 'node:tls';
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
-import type * as avro from 'avsc';
+import * as avro from 'avsc';
 import { isCompatibilityLevel, type CompatibilityLevel } from './compatibility';
-import { CodecConfigError, IncompatibleSchemaError, RegistryRequestError, RegistryUnavailableError, UnknownSchemaIdError } from './errors';
+import {
+  CodecConfigError,
+  IncompatibleSchemaError,
+  RegistryRequestError,
+  RegistryResponseTooLargeError,
+  RegistryUnavailableError,
+  UnknownSchemaIdError,
+} from './errors';
+import { connectRegistry, RESPONSE_TOO_LARGE } from './registry-connection';
 
 export interface RegistryOptions {
   /** Base URL of a Confluent-compatible API, e.g. `http://127.0.0.1:18081/apis/ccompat/v7` for Apicurio. */
@@ -15,6 +23,12 @@ export interface RegistryOptions {
   tls?: Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase' | 'rejectUnauthorized' | 'servername'>;
   /** Timeout of each registry request (ms); past it the call fails as unavailable. Default 10000. */
   timeoutMs?: number;
+  /** Send credentials over http:// to a host that is not loopback. Default false: a config error. */
+  allowInsecureCredentials?: boolean;
+  /** Largest registry response read (bytes); a larger one fails with RegistryResponseTooLargeError. Default 4 MiB. */
+  maxResponseBytes?: number;
+  /** How long (ms) a schema id the registry does not know stays known as unknown, so a stream of such records costs one request. Default 30000; 0 turns it off. */
+  unknownIdCacheMs?: number;
 }
 
 /**
@@ -53,15 +67,19 @@ interface RestResponse {
   body: unknown;
 }
 
+/** Unknown ids remembered at most, so random ids cannot grow the memory of misses. */
+const MAX_REMEMBERED_MISSES = 10_000;
+
 export function createRegistryClient(options: RegistryOptions): SchemaRegistryClient {
-  const { base, auth } = parseRegistryUrl(options);
+  const { base, auth, secure, agent, scrub } = connectRegistry(options);
   const displayUrl = base.toString();
-  const secure = base.protocol === 'https:';
   const timeoutMs = options.timeoutMs ?? 10_000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 1) throw new CodecConfigError(`registry.timeoutMs must be a positive integer, got ${String(timeoutMs)}`);
-  const agent = secure
-    ? new https.Agent({ keepAlive: true, ...options.tls })
-    : new http.Agent({ keepAlive: true });
+  const missTtlMs = options.unknownIdCacheMs ?? 30_000;
+  if (!Number.isInteger(missTtlMs) || missTtlMs < 0) {
+    throw new CodecConfigError(`registry.unknownIdCacheMs must be a non-negative integer, got ${String(missTtlMs)}`);
+  }
+  const misses = new Map<number, number>(); // schema id -> when the miss expires
   const authorization = auth ? `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}` : undefined;
   const library = new SchemaRegistry({ host: displayUrl.replace(/\/$/, ''), agent, ...(auth ? { auth } : {}), middlewares: [requestTimeout(timeoutMs)] });
 
@@ -98,12 +116,12 @@ export function createRegistryClient(options: RegistryOptions): SchemaRegistryCl
         },
       );
       request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)));
-      request.on('error', (error) => reject(unavailable(method, path, error)));
+      request.on('error', (error) => reject(error instanceof RegistryResponseTooLargeError ? error : unavailable(method, path, error)));
       request.end(payload);
     });
 
   const unavailable = (method: string, path: string, cause: Error): RegistryUnavailableError =>
-    new RegistryUnavailableError(`schema registry ${displayUrl} unreachable (${method} ${path}): ${cause.message}`, {
+    new RegistryUnavailableError(`schema registry ${displayUrl} unreachable (${method} ${path}): ${scrub(cause.message)}`, {
       cause,
       retriable: true,
     });
@@ -111,9 +129,11 @@ export function createRegistryClient(options: RegistryOptions): SchemaRegistryCl
   /** Maps anything but 2xx to a typed error; `allow404` turns a 404 into undefined. */
   const expectOk = (what: string, response: RestResponse): unknown => {
     if (response.status >= 200 && response.status < 300) return response.body;
-    const detail = typeof response.body === 'object' && response.body !== null && 'message' in response.body
-      ? String((response.body).message)
-      : JSON.stringify(response.body);
+    const detail = scrub(
+      typeof response.body === 'object' && response.body !== null && 'message' in response.body
+        ? String(response.body.message)
+        : (JSON.stringify(response.body) ?? ''),
+    );
     if (response.status >= 500 || response.status === 0) {
       throw new RegistryUnavailableError(`schema registry ${displayUrl} failed to ${what}: HTTP ${response.status} ${detail}`, {
         retriable: true,
@@ -122,23 +142,41 @@ export function createRegistryClient(options: RegistryOptions): SchemaRegistryCl
     throw new RegistryRequestError(`schema registry ${displayUrl} refused to ${what}: HTTP ${response.status} ${detail}`);
   };
 
+  const rememberMiss = (id: number) => {
+    const now = Date.now();
+    misses.delete(id);
+    for (const [known, until] of misses) {
+      if (misses.size < MAX_REMEMBERED_MISSES && until > now) break;
+      misses.delete(known); // oldest first: expired ones, or the oldest when full
+    }
+    misses.set(id, now + missTtlMs);
+  };
+
   const subjectPath = (subject: string) => `/subjects/${encodeURIComponent(subject)}`;
   const readLevel = (body: unknown, what: string): CompatibilityLevel => {
     // Confluent answers `compatibilityLevel`; some versions and Apicurio paths say `compatibility`.
     const level = body as { compatibilityLevel?: string; compatibility?: string } | undefined;
     const value = (level?.compatibilityLevel ?? level?.compatibility ?? '').toUpperCase();
-    if (!isCompatibilityLevel(value)) throw new RegistryRequestError(`schema registry returned no valid ${what}: ${JSON.stringify(body)}`);
+    if (!isCompatibilityLevel(value)) throw new RegistryRequestError(`schema registry returned no valid ${what}: ${scrub(JSON.stringify(body) ?? '')}`);
     return value;
   };
 
   return {
     displayUrl,
     async typeById(id) {
+      const missUntil = misses.get(id);
+      if (missUntil !== undefined && missUntil > Date.now()) throw new UnknownSchemaIdError(id);
+      let schema: unknown;
       try {
-        return (await library.getSchema(id)) as avro.Type;
+        schema = await library.getSchema(id);
       } catch (error) {
-        throw mapLibraryError(error, `fetch schema id ${id}`, displayUrl, id);
+        const mapped = mapLibraryError(error, `fetch schema id ${id}`, displayUrl, scrub, id);
+        if (mapped instanceof UnknownSchemaIdError && missTtlMs > 0) rememberMiss(id);
+        throw mapped;
       }
+      // The registry decides the schema's type: a JSON or Protobuf schema is no writer for Avro bytes.
+      if (!avro.Type.isType(schema)) throw new RegistryRequestError(`schema registry ${displayUrl} returned schema id ${id}, which is not an Avro schema`);
+      return schema as avro.Type;
     },
     async lookup(subject, schema) {
       const response = await rest('POST', subjectPath(subject), { schema });
@@ -152,7 +190,7 @@ export function createRegistryClient(options: RegistryOptions): SchemaRegistryCl
       } catch (error) {
         // 409: a version registered since the check (a concurrent deploy) made it incompatible.
         if (statusOf(error) === 409) throw new IncompatibleSchemaError(subject, level, [], { cause: error });
-        throw mapLibraryError(error, `register a schema under ${subject}`, displayUrl);
+        throw mapLibraryError(error, `register a schema under ${subject}`, displayUrl, scrub);
       }
     },
     async subjectCompatibility(subject) {
@@ -185,30 +223,6 @@ export function createRegistryClient(options: RegistryOptions): SchemaRegistryCl
   };
 }
 
-/** Splits credentials out of the URL so they never reach a message. */
-function parseRegistryUrl(options: RegistryOptions): { base: URL; auth: RegistryOptions['auth'] } {
-  if (typeof options?.url !== 'string' || options.url.length === 0) {
-    throw new CodecConfigError('registry.url is required');
-  }
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new CodecConfigError('registry.url is not a URL');
-  }
-  if (base.protocol !== 'http:' && base.protocol !== 'https:') {
-    throw new CodecConfigError(`registry.url must be http or https, got ${base.protocol}`);
-  }
-  let auth = options.auth;
-  if (base.username || base.password) {
-    auth ??= { username: decodeURIComponent(base.username), password: decodeURIComponent(base.password) };
-    base.username = '';
-    base.password = '';
-  }
-  if (!base.pathname.endsWith('/')) base.pathname += '/';
-  return { base, auth };
-}
-
 type LibraryMiddleware = NonNullable<ConstructorParameters<typeof SchemaRegistry>[0]['middlewares']>[number];
 
 /**
@@ -235,12 +249,15 @@ function statusOf(error: unknown): number | undefined {
   return typeof error === 'object' && error !== null && 'status' in error ? Number(error.status) : undefined;
 }
 
-function mapLibraryError(error: unknown, what: string, displayUrl: string, schemaId?: number): Error {
+function mapLibraryError(error: unknown, what: string, displayUrl: string, scrub: (text: string) => string, schemaId?: number): Error {
   const status = statusOf(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = scrub(error instanceof Error ? error.message : String(error));
   const failure = withoutAnswer(error);
+  if (failure?.startsWith(RESPONSE_TOO_LARGE)) {
+    return new RegistryResponseTooLargeError(`schema registry ${displayUrl}: ${failure} (${what})`, { cause: error });
+  }
   if (failure !== undefined) {
-    return new RegistryUnavailableError(`schema registry ${displayUrl} unreachable (${what}): ${failure}`, { cause: error, retriable: true });
+    return new RegistryUnavailableError(`schema registry ${displayUrl} unreachable (${what}): ${scrub(failure)}`, { cause: error, retriable: true });
   }
   if (status === 404 && schemaId !== undefined) return new UnknownSchemaIdError(schemaId);
   if (status !== undefined && status >= 400 && status < 500) {

@@ -3,8 +3,8 @@ export type { FailureRouting, FailureRoutingOptions, TopicNaming } from './routi
 export { createReplayer, matchesSelection, readDeadLetterEntry, replayGroupFor } from './replay';
 export type { DeadLetterEntry, Replayer, ReplayerOptions, ReplayOptions, ReplayProgress, ReplayReport, ReplaySelection } from './replay';
 export { DLT_HEADERS, REPLAY_HEADERS, RETRY_HEADERS } from './headers';
-export { MAX_ATTEMPTS } from './bookkeeping';
-export type { DeadLetterHeaders } from './bookkeeping';
+export { MAX_ATTEMPTS, parseRetryBookkeeping } from './bookkeeping';
+export type { BookkeepingResult, DeadLetterHeaders, RetryBookkeeping } from './bookkeeping';
 export { FailureRoutingError, MalformedRetryHeadersError, NonRetriableError, RetryConfigError } from './errors';
 export { observeDeadLetterDepth } from './depth';
 export type { DeadLetterDepth } from './depth';
