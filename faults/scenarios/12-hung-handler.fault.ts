@@ -37,9 +37,9 @@ afterAll(async () => {
 
 // Quick: 12a only, until a run has measured the three (each should take well under 90 s).
 const variants: { id: string; label: string; hang: NonNullable<MemberSpec['hang']>['signal']; batching: boolean }[] = [
-  { id: '12a', label: 'ignores its signal, returns late', hang: 'ignore', batching: false},
-  { id: '12b', label: 'honours its signal', hang: 'honour', batching: false},
-  { id: '12c', label: 'ignores its signal, returns late (dedupeBatching)', hang: 'ignore', batching: true},
+  { id: '12a', label: 'ignores its signal, returns late', hang: 'ignore', batching: false },
+  { id: '12b', label: 'honours its signal', hang: 'honour', batching: false },
+  { id: '12c', label: 'ignores its signal, returns late (dedupeBatching)', hang: 'ignore', batching: true },
 ];
 for (const variant of variants) {
   scenario(variant.id, `a handler hung on an external call (${variant.label}): timed out, dead-lettered once, other keys flow`, { quick: true, timeoutMs: 300_000 }, () =>
