@@ -7,7 +7,7 @@ import { bound } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic } from '../support/kafka';
 import { deadLetterFailures, describeLatencies, otherKeysLatency } from '../support/latency';
-import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
+import { endLoad, keysBeside, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 import type { MemberSpec } from '../support/workload';
 
@@ -43,14 +43,7 @@ async function runPoisonKey(id: string, label: string, routing: NonNullable<Memb
   const names = namesFor(id);
   const brokers = single.endpoints.kafkaBrokers;
   await createTopic(brokers, names.topic, { partitions: PARTITIONS });
-  // Three other keys share the failing key's partition, four are on other partitions.
-  const poisonPartition = partitionForKey(POISON, PARTITIONS);
-  const candidates = keysNamed('k', 64);
-  const keys = [
-    ...candidates.filter((k) => partitionForKey(k, PARTITIONS) === poisonPartition).slice(0, 3),
-    ...candidates.filter((k) => partitionForKey(k, PARTITIONS) !== poisonPartition).slice(0, 4),
-    POISON,
-  ];
+  const keys = [...keysBeside(POISON, PARTITIONS), POISON];
   const perKey = sized(30, 15);
   const member = await startLocalMember(memberSpec(names, 'm1', { routing, failKeys: [POISON] }));
   const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
@@ -73,7 +66,7 @@ async function runPoisonKey(id: string, label: string, routing: NonNullable<Memb
 
     // How long the other keys waited, acknowledgement to side effect: on the failing key's
     // partition, and on the others.
-    const { same, elsewhere: others } = await otherKeysLatency(pool, names.run, POISON, load.acked, poisonPartition);
+    const { same, elsewhere: others } = await otherKeysLatency(pool, names.run, POISON, load.acked, partitionForKey(POISON, PARTITIONS));
     const latencies = [...same, ...others].sort((a, b) => a - b);
     notes.push(
       `${poisoned.size} event(s) of key ${POISON} dead-lettered after ${MAX_ATTEMPTS} attempts (${letters[0]?.code ?? 'plain Error'}: ${letters[0]?.reason?.slice(0, 80) ?? ''})`,

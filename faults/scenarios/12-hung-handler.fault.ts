@@ -7,7 +7,7 @@ import { bound } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic } from '../support/kafka';
 import { deadLetterFailures, describeLatencies, otherKeysLatency } from '../support/latency';
-import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
+import { endLoad, keysBeside, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 import type { MemberSpec } from '../support/workload';
 
@@ -52,13 +52,7 @@ async function runHungHandler({ id, label, hang, batching }: (typeof variants)[n
   const names = namesFor(id);
   const brokers = single.endpoints.kafkaBrokers;
   await createTopic(brokers, names.topic, { partitions: PARTITIONS });
-  // Three other keys share the hung key's partition, four are on other partitions.
-  const hungPartition = partitionForKey(HUNG, PARTITIONS);
-  const candidates = keysNamed('k', 64);
-  const others = [
-    ...candidates.filter((k) => partitionForKey(k, PARTITIONS) === hungPartition).slice(0, 3),
-    ...candidates.filter((k) => partitionForKey(k, PARTITIONS) !== hungPartition).slice(0, 4),
-  ];
+  const others = keysBeside(HUNG, PARTITIONS);
   const member = await startLocalMember(
     memberSpec(names, 'm1', {
       routing: { mode: 'non-blocking', maxAttempts: MAX_ATTEMPTS, delaysMs: [500, 1000] },
@@ -106,7 +100,7 @@ async function runHungHandler({ id, label, hang, batching }: (typeof variants)[n
 
     // How long the other keys waited, acknowledgement to side effect: on the hung key's
     // partition, and on the others.
-    const { same, elsewhere } = await otherKeysLatency(pool, names.run, HUNG, acked, hungPartition);
+    const { same, elsewhere } = await otherKeysLatency(pool, names.run, HUNG, acked, partitionForKey(HUNG, PARTITIONS));
     const maxLatency = Math.max(same.at(-1) ?? 0, elsewhere.at(-1) ?? 0);
     notes.push(
       `${hung.size} event(s) of key ${HUNG} hung (${label}), ${timeouts[0]!.n} attempt(s) timed out after ${TIMEOUT_MS} ms, ${deadLettered.size} dead-lettered after ${MAX_ATTEMPTS} attempts`,

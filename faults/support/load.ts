@@ -1,5 +1,6 @@
 import { newEventId } from '@evkit/envelope';
 import { isEvkitError } from '@evkit/errors';
+import { partitionForKey } from '@evkit/transport';
 import type { Producer } from '@evkit/producer';
 import { STEP_SCHEMA, STEP_TYPE, sleep, type Step } from './workload';
 
@@ -139,4 +140,17 @@ export function exposedToUnknownOutcome(failures: readonly SendFailure[]): { sen
 
 export function keysNamed(prefix: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+}
+
+/**
+ * Keys around one singled-out key (a failing or hung one): three that hash to its partition,
+ * whose order and latency show whether it holds them up, and four on other partitions.
+ */
+export function keysBeside(key: string, partitions: number): string[] {
+  const partition = partitionForKey(key, partitions);
+  const candidates = keysNamed('k', 64);
+  return [
+    ...candidates.filter((k) => partitionForKey(k, partitions) === partition).slice(0, 3),
+    ...candidates.filter((k) => partitionForKey(k, partitions) !== partition).slice(0, 4),
+  ];
 }
