@@ -54,17 +54,38 @@ describe('timeout', () => {
 });
 
 describe('dedupe', () => {
-  it('hands the store the attempt’s signal, so an abandoned attempt’s transaction ends', async () => {
-    const options: unknown[] = [];
+  const recordingStore = () => {
+    const given: unknown[] = [];
     const store = {
-      async runOnce<T>(_group: string, _id: string, work: (t: unknown) => Promise<T>, given?: unknown) {
-        options.push(given);
+      async runOnce<T>(_group: string, _id: string, work: (t: unknown) => Promise<T>, options?: { signal?: AbortSignal }) {
+        given.push(options?.signal);
         return { duplicate: false as const, result: await work('tx') };
       },
     };
+    return { store, given };
+  };
+
+  it('under the timeout, hands the store the attempt’s signal, so an abandoned attempt’s transaction ends', async () => {
+    const { store, given } = recordingStore();
+    const context = contextFor();
+    let seen: AbortSignal | undefined;
+    const chain = timeout(1000)(dedupe(store)(async (_event, c) => {
+      expect(c.transaction).toBe('tx');
+      seen = c.signal;
+    }));
+    await chain(event, context);
+    expect(given).toHaveLength(1);
+    expect(given[0]).toBeInstanceOf(AbortSignal);
+    expect(given[0]).toBe(seen); // the timed attempt's, not the record's
+    expect(given[0]).not.toBe(context.signal);
+    expect(context.transaction).toBeUndefined();
+  });
+
+  it('without a timeout makes no signal: nothing abandons the attempt (stop waits for it)', async () => {
+    const { store, given } = recordingStore();
     const context = contextFor();
     await dedupe(store)(async (_event, c) => expect(c.transaction).toBe('tx'))(event, context);
-    expect(options).toEqual([{ signal: context.signal }]);
+    expect(given).toEqual([undefined]);
     expect(context.transaction).toBeUndefined();
   });
 });

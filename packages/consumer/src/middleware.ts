@@ -11,12 +11,16 @@ type Dedupe = Pick<IdempotencyStore, 'runOnce'>;
 export const BATCH_STORE = Symbol('evkit.batchStore');
 type WithBatchStore = HandlerContext & { [BATCH_STORE]?: Dedupe };
 
+/** Marks the context of a call under the timeout: its attempt can be abandoned. */
+const TIMED = Symbol('evkit.timedAttempt');
+
 /**
  * Side effects at most once per event id and consumer group. The handler runs inside the
  * store's transaction (`context.transaction`); a redelivered event that was already processed is
  * skipped and marked `context.duplicate`. Put it innermost: each attempt is one transaction.
- * When the attempt's signal aborts (timeout, stop), the store ends the transaction at once
- * (rolled back) even if the handler never settles: its late writes cannot commit.
+ * Under the timeout, when the attempt's signal aborts (timeout, stop), the store ends the
+ * transaction at once (rolled back) even if the handler never settles: its late writes cannot
+ * commit. Without one, nothing abandons an attempt (stop waits for it), so no signal is made.
  */
 export function dedupe(store: Dedupe): Middleware {
   return (next) => async (event, context) => {
@@ -31,7 +35,7 @@ export function dedupe(store: Dedupe): Middleware {
           context.transaction = undefined;
         }
       },
-      { signal: context.signal },
+      (context as { [TIMED]?: true })[TIMED] ? { signal: context.signal } : undefined,
     );
     if (outcome.duplicate) {
       context.duplicate = true;
@@ -79,6 +83,7 @@ export function timeout(ms: number): Middleware {
 function attemptContext(context: HandlerContext, attempt: HandlerAttempt): HandlerContext {
   return Object.create(context, {
     signal: { get: () => attempt.signal },
+    [TIMED]: { value: true },
     transaction: { value: undefined, writable: true },
     duplicate: {
       get: () => context.duplicate,
