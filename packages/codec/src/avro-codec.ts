@@ -1,3 +1,5 @@
+// Over 300 lines for a reason: encode, decode, schema enforcement and the per-codec caches share
+// one closure's state; the bounded decode and registry plumbing already live in their own files.
 import * as avro from 'avsc';
 import {
   bindingModeOf,

@@ -1,3 +1,5 @@
+// Over 300 lines for a reason: each service of the local stack (Kafka, Connect + Debezium,
+// Apicurio, PostgreSQL) is one definition here (config, start command, health check) side by side.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';

@@ -1,3 +1,5 @@
+// Over 300 lines for a reason: the transport contract is one describe block whose cases share its
+// harness helpers (publishers, consumers, seeded topics); every transport runs all of them.
 import { randomUUID } from 'node:crypto';
 import {
   BatchHandlerError,

@@ -1,3 +1,5 @@
+// Over 300 lines for a reason: the KafkaJS consumer glue is one closure over the group's state
+// (assignment, generation, pauses, seeks, back-off) that every callback reads and writes.
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import {
   BatchHandlerError,

@@ -1,3 +1,5 @@
+// Over 300 lines for a reason: the in-memory broker is one state (topics, groups, assignments,
+// commits) that its publisher, subscribers and rebalances all share, as a real broker's does.
 import type { RecordHeaders } from '@evkit/envelope';
 import { BatchHandlerError, ConsumerCrashError, TransportConfigError, TransportOffsetsError, TransportStateError } from './errors';
 import { partitionForKey } from './murmur2';
