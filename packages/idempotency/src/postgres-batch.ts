@@ -35,6 +35,18 @@ const SAVEPOINT = 'evkit_event';
  */
 export const ABANDONED_WORK_BOUND_MS = 2000;
 
+/**
+ * Resolves once the client has read the server's ReadyForQuery for what it sent. pg settles a
+ * failed query at its ErrorResponse, before the ReadyForQuery that carries the transaction
+ * status; under load the two arrive in different reads, and a status read in between is the one
+ * from before the failure (a swallowed error then passed for success). Reads pg's own fields.
+ */
+export function settled(client: PoolClient): Promise<void> {
+  const internals = client as unknown as { readyForQuery?: boolean; connection?: { once(event: 'readyForQuery', listener: () => void): unknown } };
+  if (internals.readyForQuery !== false || !internals.connection) return Promise.resolve();
+  return new Promise((resolve) => internals.connection!.once('readyForQuery', () => resolve()));
+}
+
 const storable = (eventId: string) => eventId.length > 0 && !eventId.includes('\u0000');
 const asError = (error: unknown) => (error instanceof Error ? error : new Error(String(error)));
 
@@ -103,6 +115,7 @@ export async function beginPostgresBatch(
   /** After a failed work: its changes go, the batch carries on (or is marked broken when it cannot). */
   const undo = async (savepoint: Promise<Error | undefined>, eventId: string, subject: string): Promise<void> => {
     const savepointError = await savepoint;
+    await settled(client);
     if (parts.status(client) === 'I') {
       await endedBy(eventId, subject);
       return;
@@ -165,6 +178,7 @@ export async function beginPostgresBatch(
     }
     if (savepoint) {
       const savepointError = await savepoint;
+      await settled(client);
       const status = parts.status(client);
       if (status === 'I') throw await endedBy(eventId, `the handler of ${subject}`);
       if (savepointError) throw (broken = parts.failed(`set a savepoint for ${subject}`, savepointError));
