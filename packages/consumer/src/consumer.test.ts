@@ -2,7 +2,7 @@ import { createAvroCodec, createInMemoryRegistry } from '@evkit/codec';
 import { correlationFor, createEvent, type CloudEvent } from '@evkit/envelope';
 import { createMemoryIdempotencyStore, type BatchingIdempotencyStore } from '@evkit/idempotency';
 import type { Logger } from '@evkit/telemetry';
-import { createInMemoryBroker, type InMemoryBroker } from '@evkit/transport';
+import { createInMemoryBroker, TransportConnectError, type InMemoryBroker } from '@evkit/transport';
 import { createConsumer } from './consumer';
 import type { ConsumerOptions } from './options';
 import { ConsumerConfigError } from './errors';
@@ -309,6 +309,36 @@ describe('consumer', () => {
     const line = h.logs.find((l) => l.message.startsWith('handling failed'))!;
     expect(String(line.fields!.error)).not.toContain('hunter2');
     expect(String(line.fields!.error).length).toBeLessThan(2100);
+  });
+
+  it('retries a retriable start failure, and a start that failed for good leaves it startable again', async () => {
+    const h = harness();
+    await h.publish([{ key: 'o-1', seq: 1 }]);
+    const transport = h.broker.subscriber();
+    const connect = transport.connect.bind(transport);
+    const failures = [
+      new TransportConnectError('coordinator loading', { retriable: true }),
+      new TransportConnectError('credentials refused', { retriable: false }),
+      new TransportConnectError('coordinator loading', { retriable: true }),
+    ];
+    let calls = 0;
+    transport.connect = () => {
+      calls += 1;
+      const failure = failures.shift();
+      return failure ? Promise.reject(failure) : connect();
+    };
+    const seen: string[] = [];
+    const consumer = createConsumer({ groupId: 'billing', topics: ['orders'], codec: h.codec, transport, fromBeginning: true, logger: h.logger })
+      .on<OrderData>(ORDER_PLACED, async (event) => {
+        seen.push(event.data.orderId);
+      });
+    await expect(consumer.start()).rejects.toMatchObject({ message: 'credentials refused' }); // after one retry
+    expect(calls).toBe(2);
+    await consumer.start(); // not left half-started: it tries again, past the retriable one
+    expect(calls).toBe(4);
+    await waitFor(() => seen.length === 1);
+    await consumer.stop();
+    await transport.disconnect();
   });
 
   it('validates its options at the edge', () => {

@@ -11,6 +11,7 @@ import { resolveOptions, type ConsumerOptions, type RouteOptions } from './optio
 import { PartitionRunner } from './partition-runner';
 import { resolvePipeline } from './pipeline';
 import { Router } from './router';
+import { retryStart } from './start-retry';
 
 export interface Consumer {
   /**
@@ -97,6 +98,30 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     onError: options.onError,
   });
 
+  /** Connects, creates the topics it needs, joins the group. Each step may be tried again. */
+  const join = async () => {
+    await transport.connect();
+    if (ensureTopics.length > 0) await transport.ensureTopics(ensureTopics);
+    await transport.run({
+      groupId,
+      topics,
+      ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
+      handleBatch: async (batch) => {
+        const partition = { topic: batch.topic, partition: batch.partition };
+        // Stopped, but the caller's transport still runs: fetch nothing more, commit nothing.
+        if (stopController.signal.aborted) return transport.pause([partition]);
+        assigned.add(partitionKeyOf(batch.topic, batch.partition));
+        const run = runner.run(batch);
+        batchesInFlight.add(run);
+        try {
+          await run;
+        } finally {
+          batchesInFlight.delete(run);
+        }
+      },
+    });
+  };
+
   const consumer: Consumer = {
     on<T, TTransaction = unknown>(eventType: string, handler: EventHandler<T, TTransaction>, routeOptions: RouteOptions = {}) {
       if (running) throw new ConsumerConfigError('register handlers before start()');
@@ -109,26 +134,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       if (router.size === 0) throw new ConsumerConfigError('register at least one handler with on() before start()');
       router.seal(pipeline);
       running = true;
-      await transport.connect();
-      if (ensureTopics.length > 0) await transport.ensureTopics(ensureTopics);
-      await transport.run({
-        groupId,
-        topics,
-        ...(options.fromBeginning === undefined ? {} : { fromBeginning: options.fromBeginning }),
-        handleBatch: async (batch) => {
-          const partition = { topic: batch.topic, partition: batch.partition };
-          // Stopped, but the caller's transport still runs: fetch nothing more, commit nothing.
-          if (stopController.signal.aborted) return transport.pause([partition]);
-          assigned.add(partitionKeyOf(batch.topic, batch.partition));
-          const run = runner.run(batch);
-          batchesInFlight.add(run);
-          try {
-            await run;
-          } finally {
-            batchesInFlight.delete(run);
-          }
-        },
-      });
+      try {
+        await retryStart(join, { timeoutMs: config.startTimeoutMs, signal: stopController.signal, logger });
+      } catch (error) {
+        running = false; // a failed start leaves nothing running: start() may be called again
+        throw error;
+      }
     },
     async stop() {
       if (!running) return;

@@ -19,6 +19,7 @@ describe('resolveOptions', () => {
       backoffInitialMs: 200,
       backoffMaxMs: 30_000,
       commitIntervalMs: 1000,
+      startTimeoutMs: 30_000,
       unknownEventTypes: 'skip',
       dedupeBatching: false,
     });

@@ -60,6 +60,11 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** Topics created at `start` when missing; a spec can size a topic like another (`sizedLike`). */
   ensureTopics?: readonly (string | TopicSpec)[];
+  /**
+   * How long `start` keeps retrying a retriable failure (a broker not up yet, a group coordinator
+   * still loading) with back-off before it gives up. Default 30000 ms.
+   */
+  startTimeoutMs?: number;
   logger?: Logger;
   /** Every failure that stops a partition, besides the error log line. */
   onError?: (error: unknown, record: IncomingRecord) => void;
@@ -73,6 +78,7 @@ export interface ResolvedOptions {
   backoffInitialMs: number;
   backoffMaxMs: number;
   commitIntervalMs: number;
+  startTimeoutMs: number;
   unknownEventTypes: 'skip' | 'fail' | 'dead-letter';
   dedupeBatching: boolean;
 }
@@ -97,6 +103,7 @@ const TUNABLES: { [K in keyof ResolvedOptions]: { read: (o: ConsumerOptions) => 
   backoffInitialMs: { read: (o) => o.failureBackoff?.initialMs, name: 'failureBackoff.initialMs', fallback: 200, check: TIMER },
   backoffMaxMs: { read: (o) => o.failureBackoff?.maxMs, name: 'failureBackoff.maxMs', fallback: 30_000, check: TIMER },
   commitIntervalMs: { read: (o) => o.commitIntervalMs, name: 'commitIntervalMs', fallback: 1000, check: TIMER },
+  startTimeoutMs: { read: (o) => o.startTimeoutMs, name: 'startTimeoutMs', fallback: 30_000, check: TIMER },
   unknownEventTypes: { read: (o) => o.unknownEventTypes, name: 'unknownEventTypes', fallback: 'skip', check: oneOf('skip', 'fail', 'dead-letter') },
   dedupeBatching: { read: (o) => o.dedupeBatching, name: 'dedupeBatching', fallback: false, check: boolean },
 };

@@ -141,6 +141,20 @@ describe('createKafkaJsPublisher', () => {
     expect(new Set(others).size).toBeGreaterThan(1);
   });
 
+  it('treats an acknowledgement without an offset for a partition as an unknown outcome: retriable, and a new producer id next', async () => {
+    const fake = fakeKafka(2, () => 0);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    // A leader moved mid-send: KafkaJS resolved with the other partition's answer only.
+    fake.producer.sendBatch.mockResolvedValueOnce([{ topicName: 't', partition: 5, errorCode: 0, baseOffset: '0' }] as never);
+    await expect(publisher.send([record('t', 'customer-0', 'a'), record('t', 'customer-3', 'b')])).rejects.toMatchObject({
+      constructor: TransportSendError,
+      retriable: true,
+      outcomeUnknown: true,
+    });
+    await publisher.send([record('t', 'k', 'c')]);
+    expect(jest.spyOn(fake.kafka, 'producer')).toHaveBeenCalledTimes(2);
+  });
+
   it('says nothing was sent when the producer could not connect', async () => {
     const fake = fakeKafka(1, () => 0);
     const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });

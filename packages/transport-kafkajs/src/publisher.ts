@@ -123,7 +123,15 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
       const key = `${partition}:${record.topic}`;
       const offset = next.get(key) ?? baseOffsets.get(key);
       if (partition === undefined || offset === undefined || offset < 0n) {
-        throw new TransportSendError(`KafkaJS acknowledged no offset for record ${i} (${record.topic}, partition ${partition})`, { outcomeUnknown: true });
+        // KafkaJS 2.2.4 resolves a send without resending a partition whose leader moved to a
+        // broker that had already answered for others (sendMessages.js keeps one response per
+        // broker), after handing that partition's sequence numbers back: outcome unknown, and
+        // the same remedy as a failed send.
+        outcomeUnknown = true;
+        throw new TransportSendError(
+          `KafkaJS acknowledged no offset for record ${i} (${record.topic}, partition ${partition}): it may or may not be on the topic; send it again with the same event id`,
+          { outcomeUnknown: true, retriable: true },
+        );
       }
       next.set(key, offset + 1n);
       return { topic: record.topic, partition, offset: offset.toString() };
