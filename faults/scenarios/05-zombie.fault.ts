@@ -25,9 +25,14 @@ afterAll(async () => {
 });
 
 // 5b: the same with dedupeBatching, the zombie holding a whole batch's transaction open.
-for (const { id, batching } of [{ id: '5', batching: false }, { id: '5b', batching: true }]) {
+// 5 runs in the full run only: with --quick's half load its precondition (the other member meets
+// the held event) held in 1 of 3 runs on 2026-12-07 (docs/reliability.md, F6); 5b held in 3 of 3.
+for (const { id, batching, quick } of [
+  { id: '5', batching: false, quick: false },
+  { id: '5b', batching: true, quick: true },
+]) {
   const mode = batching ? ' (dedupeBatching)' : '';
-  scenario(id, `zombie consumer: paused past the session timeout mid-handler, resumed${mode}`, { quick: true, timeoutMs: 480_000 }, async () => {
+  scenario(id, `zombie consumer: paused past the session timeout mid-handler, resumed${mode}`, { quick, timeoutMs: 480_000 }, async () => {
     const startedAt = Date.now();
     const names = namesFor(id);
     const brokers = single.endpoints.kafkaBrokers;
