@@ -26,7 +26,7 @@ afterAll(async () => {
 
 // 5b: the same with dedupeBatching, the zombie holding a whole batch's transaction open.
 // 5 runs in the full run only: with --quick's half load its precondition (the other member meets
-// the held event) held in 1 of 3 runs on 2026-12-07 (docs/reliability.md, F6); 5b held in 3 of 3.
+// the held event) was not always reached on 2026-12-07 (docs/reliability.md, F6).
 for (const { id, batching, quick } of [
   { id: '5', batching: false, quick: false },
   { id: '5b', batching: true, quick: true },
