@@ -1,11 +1,7 @@
 #!/usr/bin/env node
-import { describeError } from './exit-codes';
 import { run } from './program';
 
-run(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`evkit: ${describeError(error)}\n`);
-    process.exit(2);
-  },
-);
+// `run` never throws: every failure is printed with its code and becomes the exit code.
+void run(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

@@ -18,18 +18,24 @@ describe('evkit-connect', () => {
   });
   afterEach(() => connect.close());
 
-  it('exits 2 with the usage for no command, an unknown one, or a bad option', async () => {
+  it('exits 2 with the usage for no command, the typed reason for an unknown one or a bad option', async () => {
     expect(await run([])).toBe(EXIT_ERROR);
-    expect(err.join('\n')).toMatch(/^usage: evkit-connect/);
+    expect(err.join('\n')).toMatch(/^Usage: evkit-connect \[options\] \[command\]/);
+    err = [];
     expect(await run(['explode'])).toBe(EXIT_ERROR);
-    expect(err.at(-1)).toBe('EVKIT_CONNECT_INVALID_OPTIONS: unknown command "explode"');
+    expect(err).toEqual(["EVKIT_CONNECT_INVALID_OPTIONS: unknown command 'explode'"]);
     expect(await run(['status', '--bogus'])).toBe(EXIT_ERROR);
-    expect(err.at(-2)).toBe("EVKIT_CONNECT_INVALID_OPTIONS: unknown option '--bogus'");
-    expect(err.at(-1)).toMatch(/^usage: evkit-connect/);
+    expect(err.at(-1)).toBe("EVKIT_CONNECT_INVALID_OPTIONS: unknown option '--bogus'");
     expect(await run(['status', '--url'])).toBe(EXIT_ERROR);
-    expect(err.at(-2)).toBe("EVKIT_CONNECT_INVALID_OPTIONS: option '--url <value>' argument missing");
+    expect(err.at(-1)).toBe("EVKIT_CONNECT_INVALID_OPTIONS: option '--url <url>' argument missing");
+    expect(await run(['apply', 'c.json', '--timeout-ms', '-5'])).toBe(EXIT_ERROR);
+    expect(err.at(-1)).toBe('EVKIT_CONNECT_INVALID_OPTIONS: option \'--timeout-ms <ms>\' argument \'-5\' is invalid. must be an integer >= 0, got "-5"');
     expect(await run(['restart'])).toBe(EXIT_ERROR);
+    expect(err.at(-1)).toBe("EVKIT_CONNECT_INVALID_OPTIONS: missing required argument 'name'");
+    expect(connect.requests).toEqual([]);
+    out = [];
     expect(await run(['--help'])).toBe(EXIT_OK);
+    expect(out.join('\n')).toMatch(/apply \[options\] <file>|apply <file>/);
   });
 
   it('status: exit 0 when all run, 1 with the trace when a task FAILED', async () => {
@@ -76,6 +82,6 @@ describe('evkit-connect', () => {
     connect.answer('POST', '/connectors/c/restart?includeTasks=true&onlyFailed=true', 202, statusOf('c', 'RESTARTING'));
     connect.answer('GET', '/connectors/c/status', 200, statusOf('c', 'RUNNING', [{ id: 0, state: 'FAILED', worker_id: 'w1', trace: 'boom' }]));
     expect(await run(['restart', 'c', '--only-failed'])).toBe(EXIT_FAILED);
-    expect(err[0]).toBe('c task 0 FAILED: boom');
+    expect(err).toEqual(['EVKIT_CONNECT_CONNECTOR_FAILED: connector c failed: task 0: boom', 'c task 0 FAILED: boom', '    boom']);
   });
 });

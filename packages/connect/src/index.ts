@@ -24,7 +24,7 @@ export {
 export type { ApplyOptions, ApplyResult, ConnectorFile, RestartAndWaitOptions, WaitOptions } from './apply';
 export { substitutePlaceholders, redact } from './placeholders';
 export type { Substituted } from './placeholders';
-export { runConnectCli, CONNECT_USAGE, DEFAULT_CONNECT_URL, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './cli';
+export { runConnectCli, DEFAULT_CONNECT_URL, EXIT_ERROR, EXIT_FAILED, EXIT_OK } from './cli';
 export type { CliIo } from './cli';
 export {
   ConnectConfigError,

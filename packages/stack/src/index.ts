@@ -1,3 +1,4 @@
+export { runStackCli } from './cli';
 export { createLocalStack } from './local-stack';
 export type { LocalStack, LocalStackOptions, ServiceStatus } from './local-stack';
 export { ALL_SERVICES, DEFAULT_PORTS, kafkaNodesOf, printableEndpoints, resolveStackConfig, stackEndpoints, SUPPORTED_BROKER_COUNTS } from './config';
