@@ -192,7 +192,7 @@ describe('consumer', () => {
     let derived: { correlationid?: string; causationid?: string } = {};
     const consumer = h.consumer().on(ORDER_PLACED, async () => {
       await Promise.resolve();
-      derived = correlationFor({});
+      derived = correlationFor({}, 'unused');
     });
     await consumer.start();
     await h.broker.idle();

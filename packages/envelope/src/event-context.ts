@@ -16,18 +16,17 @@ export function activeEvent(): CloudEventAttributes | undefined {
 }
 
 /**
- * Correlation for a new event: inside a handler it joins the handled event's flow (its
- * correlation id, or its id when it has none) and names it as the cause. Explicit values win.
+ * Correlation for a new event whose id is `id`: inside a handler it joins the handled event's
+ * flow (its correlation id, or its id when it has none) and names it as the cause. Outside any
+ * handler the event starts a workflow of its own: its correlation id is its own id. Explicit
+ * values win (for example a correlation id taken from the incoming request).
  */
-export function correlationFor(explicit: { correlationid?: string; causationid?: string }): {
-  correlationid?: string;
+export function correlationFor(explicit: { correlationid?: string; causationid?: string }, id: string): {
+  correlationid: string;
   causationid?: string;
 } {
   const cause = activeEvent();
-  const correlationid = explicit.correlationid ?? cause?.correlationid ?? cause?.id;
+  const correlationid = explicit.correlationid ?? cause?.correlationid ?? cause?.id ?? id;
   const causationid = explicit.causationid ?? cause?.id;
-  return {
-    ...(correlationid === undefined ? {} : { correlationid }),
-    ...(causationid === undefined ? {} : { causationid }),
-  };
+  return { correlationid, ...(causationid === undefined ? {} : { causationid }) };
 }

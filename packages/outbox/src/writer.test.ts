@@ -57,7 +57,7 @@ describe('createOutboxWriter', () => {
       time: written.event.time,
       datacontenttype: 'application/avro',
       dataschema: null,
-      correlationid: null,
+      correlationid: written.event.id, // a publish outside any handler starts its own flow
       causationid: null,
       aggregateid: 'o-1',
       traceparent: null,
@@ -66,6 +66,7 @@ describe('createOutboxWriter', () => {
     expect(written.record.key).toBe('o-1');
     expect(written.record.headers).toEqual({
       ce_id: written.event.id,
+      ce_correlationid: written.event.id,
       ce_source: '/orders-service',
       ce_specversion: '1.0',
       ce_type: 'dev.evkit.order.placed',

@@ -79,7 +79,8 @@ export function createOutboxWriter(options: OutboxWriterOptions): OutboxWriter {
       if (typeof topic !== 'string' || !TOPIC.test(topic)) {
         throw new OutboxConfigError(`aggregateTypeToTopic(${JSON.stringify(aggregateType)}) returned ${JSON.stringify(topic)}, not a Kafka topic name`);
       }
-      const init = { source, ...spec, ...correlationFor(spec), id: spec.id ?? newEventId(), partitionkey: aggregateId };
+      const id = spec.id ?? newEventId();
+      const init = { source, ...spec, ...correlationFor(spec, id), id, partitionkey: aggregateId };
       // The PRODUCER span of a direct publish, here at write time: the consumer's span joins it.
       const span = startProducerSpan(topic, init);
       try {

@@ -71,7 +71,8 @@ export function createProducer(options: ProducerOptions): Producer {
     if (closing) throw new ProducerClosedError(`producer is disconnecting; ${items.length} event(s) to ${topic} not sent`);
     // Spans first, so the event carries the producer span's trace context to the consumer.
     const prepared = items.map(({ event: spec, schema }) => {
-      const init = { source: options.source, ...spec, ...correlationFor(spec), id: spec.id ?? newEventId() };
+      const id = spec.id ?? newEventId();
+      const init = { source: options.source, ...spec, ...correlationFor(spec, id), id };
       const span = startProducerSpan(topic, init);
       try {
         const event = createEvent(spec.traceparent ? init : { ...init, ...traceHeadersOf(span.spanContext()) });
