@@ -14,11 +14,18 @@ export const RESULTS_FILE = path.join(FAULTS_DIR, 'results.jsonl');
 export const REPORT_FILE = path.join(FAULTS_DIR, 'report.md');
 export const MEMBER_LOG_DIR = path.join(FAULTS_DIR, 'logs', 'members');
 
+/**
+ * EVKIT_FAULTS_PORT_OFFSET moves every port of the suite's stacks, so a second checkout can run
+ * the suite at the same time (its folders are its own already).
+ */
+const PORT_OFFSET = Number.parseInt(process.env.EVKIT_FAULTS_PORT_OFFSET ?? '0', 10) || 0;
+const port = (base: number) => base + PORT_OFFSET;
+
 /** Single Kafka node, registry, Connect and PostgreSQL, on ports of their own. */
 export const SINGLE_STACK: LocalStackOptions = {
   dir: FAULTS_DIR,
   artifactsDir: SHARED_STACK_DIR,
-  ports: { kafka: 39092, kafkaController: 39093, registry: 38081, connect: 38083, postgres: 35432 },
+  ports: { kafka: port(39092), kafkaController: port(39093), registry: port(38081), connect: port(38083), postgres: port(35432) },
 };
 
 /** Three Kafka nodes (broker + controller each): 39192/39194/39196, controllers 39193/39195/39197. */
@@ -27,7 +34,7 @@ export const CLUSTER_STACK: LocalStackOptions = {
   artifactsDir: SHARED_STACK_DIR,
   brokers: 3,
   services: ['kafka'],
-  ports: { kafka: 39192, kafkaController: 39193 },
+  ports: { kafka: port(39192), kafkaController: port(39193) },
 };
 
 /** `--quick` (EVKIT_FAULTS_QUICK=1): the CI subset, smaller loads. */

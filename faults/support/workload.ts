@@ -230,7 +230,8 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
       ...(spec.rebalanceTimeout === undefined ? {} : { rebalanceTimeout: spec.rebalanceTimeout }),
     },
     idempotency: store,
-    ...(spec.dedupeBatching ? { dedupeBatching: true } : {}),
+    // Explicit both ways: batching is the default with this store, and the per-record scenarios must stay per record.
+    dedupeBatching: spec.dedupeBatching === true,
     middleware: [recorder],
     fromBeginning: true,
     logger,

@@ -20,7 +20,7 @@ describe('evkit dlq', () => {
   afterEach(() => jest.restoreAllMocks());
   afterAll(() => publisher.disconnect());
 
-  it('lists, shows and replays dead-lettered records, and a second replay sends nothing', async () => {
+  it('lists (with the message), groups, parks and replays dead-lettered records to their group; a second replay sends nothing', async () => {
     const source = `evkit.it.cli.${randomUUID()}`;
     const groupId = 'cli-it';
     const routing = createFailureRouting({ publisher, groupId });
@@ -38,25 +38,48 @@ describe('evkit dlq', () => {
     expect(listed.find((e) => e.key === 'a')).toMatchObject({ errorCode: 'EVKIT_TEST_A', attempts: 4, original: { topic: source, offset: '0' } });
 
     stdout = [];
+    expect(await run(['dlq', 'list', dlq, '--brokers', brokers])).toBe(0);
+    expect(stdout.join('')).toContain('error=Error: bang');
+
+    stdout = [];
     expect(await run(['dlq', 'list', dlq, '--brokers', brokers, '--json', '--code', 'EVKIT_TEST_A'])).toBe(0);
     expect((JSON.parse(stdout.join('')) as unknown[]).length).toBe(1);
 
     stdout = [];
+    expect(await run(['dlq', 'groups', dlq, '--brokers', brokers, '--json'])).toBe(0);
+    expect(JSON.parse(stdout.join(''))).toEqual([
+      expect.objectContaining({ errorCode: 'EVKIT_TEST_A', eventType: 'dev.evkit.it.thing', count: 1, sampleMessage: 'boom' }),
+      expect.objectContaining({ errorClass: 'Error', eventType: 'dev.evkit.it.thing', count: 1, sampleMessage: 'bang' }),
+    ]);
+
+    const replayTopic = `${source}.${groupId}.replay`;
+    stdout = [];
     expect(await run(['dlq', 'replay', dlq, '--brokers', brokers, '--dry-run', '--json'])).toBe(0);
-    expect(JSON.parse(stdout.join(''))).toMatchObject({ dryRun: true, matched: 2, replayed: 0 });
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ dryRun: true, matched: 2, replayed: 0, destinations: { [replayTopic]: 2 } });
+
+    stdout = [];
+    expect(await run(['dlq', 'park', dlq, '--brokers', brokers, '--code', 'EVKIT_TEST_A', '--reason', 'test data', '--dry-run', '--json'])).toBe(0);
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ dryRun: true, matched: 1, parked: 0 });
+    stdout = [];
+    expect(await run(['dlq', 'park', dlq, '--brokers', brokers, '--code', 'EVKIT_TEST_A', '--reason', 'test data', '--json'])).toBe(0);
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ matched: 1, parked: 1, parkedTopic: `${source}.${groupId}.parked` });
+    expect(await run(['dlq', 'park', dlq, '--brokers', brokers])).toBe(2); // --reason is required
 
     stdout = [];
     expect(await run(['dlq', 'replay', dlq, '--brokers', brokers, '--json'])).toBe(0);
-    expect(JSON.parse(stdout.join(''))).toMatchObject({ matched: 2, replayed: 2 });
+    expect(JSON.parse(stdout.join(''))).toMatchObject({ matched: 1, replayed: 1, destinations: { [replayTopic]: 1 } });
     stdout = [];
     expect(await run(['dlq', 'replay', dlq, '--brokers', brokers, '--json'])).toBe(0);
     expect(JSON.parse(stdout.join(''))).toMatchObject({ matched: 0, replayed: 0 });
 
     const admin = kafka.admin();
     await admin.connect();
-    const offsets = await admin.fetchTopicOffsets(source);
+    const high = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    // Nothing went back to the source topic, which every group reads: one record to the group's replay topic, one parked.
+    expect(await high(replayTopic)).toBe(1);
+    expect(await high(`${source}.${groupId}.parked`)).toBe(1);
+    expect((await admin.listTopics()).includes(source)).toBe(false);
     await admin.disconnect();
-    expect(offsets.reduce((sum, p) => sum + Number(p.high), 0)).toBe(2);
 
     expect(await run(['dlq', 'show', dlq, '0', '999', '--brokers', brokers])).toBe(2);
   }, 90_000);

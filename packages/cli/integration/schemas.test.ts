@@ -54,7 +54,8 @@ describe('evkit schemas against Apicurio Registry', () => {
   const folder = (schema: object, topic = `evkit.it.cli.${randomUUID()}`) => {
     const dir = tempFolder();
     writeFiles(dir, { 'placed.avsc': schema, 'subjects.json': { schemas: { 'placed.avsc': { topic } } } });
-    return { dir, topic, subject: `${topic}-value` };
+    // No strategy in the mapping: the CLI's default, topic-record, which is also the codec's.
+    return { dir, topic, subject: `${topic}-com.example.test.OrderPlaced` };
   };
   const cli = async (...args: string[]) => {
     output.clear();
@@ -97,7 +98,8 @@ describe('evkit schemas against Apicurio Registry', () => {
     expect(json<RegisterJson>().results[0]).toMatchObject({ status: 'refused', error: expect.stringContaining('EVKIT_CODEC_INCOMPATIBLE_SCHEMA') as unknown });
     expect(await rest('GET', `${registryUrl}/subjects/${subject}/versions`)).toEqual([1, 2]);
 
-    // A producer that does not register finds the schema by the object codegen's `schemas` map holds.
+    // A producer that does not register finds the schema by the object codegen's `schemas` map holds,
+    // under the subject the CLI registered: both default to the same naming strategy.
     const producerCodec = createAvroCodec({ registry: { url: registryUrl }, autoRegister: false });
     expect(await producerCodec.prepare(topic, JSON.parse(JSON.stringify(v2)) as object)).toBe((await rest('GET', `${registryUrl}/subjects/${subject}/versions/2`) as { id: number }).id);
 

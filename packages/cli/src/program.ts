@@ -3,9 +3,11 @@ import { runConnectCli } from '@evkit/connect';
 import { runCommandLine } from '@evkit/errors';
 import { runStackCli } from '@evkit/stack';
 import { codegenCommand } from './commands/codegen';
+import { consoleCommand } from './commands/console';
 import { delegatedCommand } from './commands/delegated';
 import { dlqCommand } from './commands/dlq';
 import { lagCommand } from './commands/lag';
+import { sagaCommand } from './commands/saga';
 import { schemasCommand } from './commands/schemas';
 import { createOutput } from './context';
 import { CliUsageError, EXIT, exitCodeFor } from './exit-codes';
@@ -20,6 +22,8 @@ export function createProgram(exitWith: (code: number) => void = () => {}): Comm
   program.addCommand(codegenCommand(createOutput));
   program.addCommand(lagCommand(createOutput));
   program.addCommand(dlqCommand(createOutput));
+  program.addCommand(consoleCommand(createOutput));
+  program.addCommand(sagaCommand(createOutput));
   program.addCommand(
     delegatedCommand('connect', 'apply a connector file (idempotent), show status, restart; a failed connector exits 1 with its trace', runConnectCli, exitWith),
   );

@@ -38,6 +38,8 @@ const event = (data: object) =>
   createEvent({ source: '/payments', type: 'dev.evkit.it.payment.taken', partitionkey: 'p-1', correlationid: 'corr-1', data });
 
 const uniqueTopic = () => `evkit.it.codec.${randomUUID()}`;
+// The codec's default subject naming: topic-record.
+const subjectOf = (topic: string) => `${topic}-dev.evkit.it.PaymentTaken`;
 
 describe('Avro codec against Apicurio Registry and Kafka', () => {
   const kafka = new Kafka({ clientId: 'evkit-it-codec', brokers: endpoints.kafkaBrokers, logLevel: logLevel.NOTHING });
@@ -80,7 +82,7 @@ describe('Avro codec against Apicurio Registry and Kafka', () => {
     const codec = createAvroCodec({ registry: registryOptions });
     await codec.prepare(topic, v1);
     await codec.prepare(topic, v2);
-    expect(await rest('GET', `/config/${topic}-value`)).toEqual({ compatibilityLevel: 'BACKWARD_TRANSITIVE' });
+    expect(await rest('GET', `/config/${subjectOf(topic)}`)).toEqual({ compatibilityLevel: 'BACKWARD_TRANSITIVE' });
 
     const producer = kafka.producer({ createPartitioner: Partitioners.DefaultPartitioner });
     await producer.connect();
@@ -91,7 +93,7 @@ describe('Avro codec against Apicurio Registry and Kafka', () => {
     const attempt = publish();
     await expect(attempt).rejects.toBeInstanceOf(IncompatibleSchemaError);
     // v3 reads v2 data; only version 1 is broken, and the reason names the field.
-    await expect(attempt).rejects.toMatchObject({ subject: `${topic}-value`, incompatible: [expect.objectContaining({ version: 1 })] });
+    await expect(attempt).rejects.toMatchObject({ subject: subjectOf(topic), incompatible: [expect.objectContaining({ version: 1 })] });
     await expect(attempt).rejects.toThrow(/method/);
     await producer.disconnect();
 
@@ -100,7 +102,7 @@ describe('Avro codec against Apicurio Registry and Kafka', () => {
     const topics = await admin.listTopics();
     await admin.disconnect();
     expect(topics).not.toContain(topic);
-    expect(await rest('GET', `/subjects/${topic}-value/versions`)).toEqual([1, 2]);
+    expect(await rest('GET', `/subjects/${subjectOf(topic)}/versions`)).toEqual([1, 2]);
   });
 
   it('shares one registration among concurrent first uses', async () => {
@@ -108,12 +110,12 @@ describe('Avro codec against Apicurio Registry and Kafka', () => {
     const codec = createAvroCodec({ registry: registryOptions });
     const records = await Promise.all(Array.from({ length: 20 }, (_, i) => codec.encode(topic, event({ paymentId: `p-${i}`, amountCents: i }), v1)));
     expect(new Set(records.map((r) => r.value!.readInt32BE(1))).size).toBe(1);
-    expect(await rest('GET', `/subjects/${topic}-value/versions`)).toEqual([1]);
+    expect(await rest('GET', `/subjects/${subjectOf(topic)}/versions`)).toEqual([1]);
   });
 
   it('refuses a subject configured weaker than BACKWARD_TRANSITIVE unless opted out', async () => {
     const topic = uniqueTopic();
-    await rest('PUT', `/config/${topic}-value`, { compatibility: 'BACKWARD' });
+    await rest('PUT', `/config/${subjectOf(topic)}`, { compatibility: 'BACKWARD' });
     await expect(createAvroCodec({ registry: registryOptions }).prepare(topic, v1)).rejects.toBeInstanceOf(CompatibilityTooWeakError);
     await expect(createAvroCodec({ registry: registryOptions, allowWeakerCompatibility: true }).prepare(topic, v1)).resolves.toBeGreaterThan(0);
   });
@@ -122,7 +124,7 @@ describe('Avro codec against Apicurio Registry and Kafka', () => {
     const topic = uniqueTopic();
     const strict = createAvroCodec({ registry: registryOptions, autoRegister: false });
     await expect(strict.prepare(topic, v1)).rejects.toBeInstanceOf(SchemaNotRegisteredError);
-    expect(await rest('GET', `/subjects/${topic}-value/versions`)).toMatchObject({ error_code: 40401 });
+    expect(await rest('GET', `/subjects/${subjectOf(topic)}/versions`)).toMatchObject({ error_code: 40401 });
     await createAvroCodec({ registry: registryOptions }).prepare(topic, v1);
     await expect(strict.prepare(topic, v1)).resolves.toBeGreaterThan(0);
   });

@@ -4,6 +4,7 @@ import { EvkitError } from '@evkit/errors';
 import { createAvroCodec } from './avro-codec';
 import {
   BadMagicByteError,
+  CodecConfigError,
   CompatibilityTooWeakError,
   CorruptPayloadError,
   IncompatibleSchemaError,
@@ -51,6 +52,9 @@ function consumed(record: KafkaRecord): KafkaRecord {
   return { key: record.key === null ? null : Buffer.from(record.key), value: record.value, headers };
 }
 
+// The default subject naming strategy is topic-record: one subject per event type on a topic.
+const SUBJECT = 'orders-com.example.orders.OrderPlaced';
+
 describe('Avro codec, binary mode', () => {
   it('round-trips an event exactly, with Avro data in the Confluent wire format', async () => {
     const registry = createInMemoryRegistry();
@@ -81,17 +85,17 @@ describe('Avro codec, binary mode', () => {
     const registry = createInMemoryRegistry();
     const codec = createAvroCodec({ registry });
     await codec.encode('orders', placed(), orderPlacedV1);
-    expect(await registry.subjectCompatibility('orders-value')).toBe('BACKWARD_TRANSITIVE');
+    expect(await registry.subjectCompatibility(SUBJECT)).toBe('BACKWARD_TRANSITIVE');
     const attempt = codec.encode('orders', placed({ orderId: 'o-1', amountCents: 1, customerId: 'c' }), orderPlacedBroken);
     await expect(attempt).rejects.toBeInstanceOf(IncompatibleSchemaError);
     await expect(attempt).rejects.toMatchObject({
       code: 'EVKIT_CODEC_INCOMPATIBLE_SCHEMA',
-      subject: 'orders-value',
+      subject: SUBJECT,
       level: 'BACKWARD_TRANSITIVE',
       incompatible: [expect.objectContaining({ version: 1 })],
     });
     await expect(attempt).rejects.toThrow(/customerId/);
-    expect(await registry.versions('orders-value')).toEqual([1]);
+    expect(await registry.versions(SUBJECT)).toEqual([1]);
   });
 
   it('accepts a compatible evolution and registers it as a new version', async () => {
@@ -99,12 +103,12 @@ describe('Avro codec, binary mode', () => {
     const codec = createAvroCodec({ registry });
     await codec.encode('orders', placed(), orderPlacedV1);
     await codec.encode('orders', placed({ orderId: 'o-2', amountCents: 5, currency: 'USD' }), orderPlacedV2);
-    expect(await registry.versions('orders-value')).toEqual([1, 2]);
+    expect(await registry.versions(SUBJECT)).toEqual([1, 2]);
   });
 
   it('refuses a subject configured weaker than required, unless told otherwise', async () => {
     const registry = createInMemoryRegistry();
-    await registry.setSubjectCompatibility('orders-value', 'BACKWARD');
+    await registry.setSubjectCompatibility(SUBJECT, 'BACKWARD');
     await expect(createAvroCodec({ registry }).encode('orders', placed(), orderPlacedV1)).rejects.toBeInstanceOf(
       CompatibilityTooWeakError,
     );
@@ -128,12 +132,23 @@ describe('Avro codec, binary mode', () => {
     await expect(attempt).rejects.toThrow(/invalid at orderId, amountCents/);
   });
 
-  it('uses the record name for the record strategies', async () => {
+  it('uses the record name for the record strategies, topic-record by default', async () => {
     const registry = createInMemoryRegistry();
     await createAvroCodec({ registry, subjectNameStrategy: 'record' }).encode('orders', placed(), orderPlacedV1);
-    await createAvroCodec({ registry, subjectNameStrategy: 'topic-record' }).encode('orders', placed(), orderPlacedV1);
+    await createAvroCodec({ registry, subjectNameStrategy: 'topic' }).encode('orders', placed(), orderPlacedV1);
+    await createAvroCodec({ registry }).encode('orders', placed(), orderPlacedV1);
     expect(await registry.versions('com.example.orders.OrderPlaced')).toEqual([1]);
+    expect(await registry.versions('orders-value')).toEqual([1]);
     expect(await registry.versions('orders-com.example.orders.OrderPlaced')).toEqual([1]);
+  });
+
+  it('refuses an unnamed schema under the record strategies instead of naming its subject `orders-`', async () => {
+    const registry = createInMemoryRegistry();
+    const attempt = createAvroCodec({ registry }).encode('orders', placed(), '"string"');
+    await expect(attempt).rejects.toBeInstanceOf(CodecConfigError);
+    await expect(attempt).rejects.toThrow(/needs a named schema/);
+    const text = createEvent({ source: '/orders', type: 'com.example.orders.note', data: 'x' });
+    await expect(createAvroCodec({ registry, subjectNameStrategy: 'topic' }).encode('orders', text, '"string"')).resolves.toBeDefined();
   });
 });
 
@@ -175,8 +190,9 @@ describe('Avro codec, structured mode', () => {
     const decoded = await codec.decode(consumed(record));
     expect(decoded.event).toEqual(event);
     expect(decoded.mode).toBe('structured');
-    const [registered] = await registry.versions('orders-value');
-    expect(JSON.parse(await registry.schemaAt('orders-value', registered!))).toMatchObject({
+    const subject = 'orders-com.example.orders.OrderPlacedCloudEvent';
+    const [registered] = await registry.versions(subject);
+    expect(JSON.parse(await registry.schemaAt(subject, registered!))).toMatchObject({
       name: 'com.example.orders.OrderPlacedCloudEvent',
     });
   });

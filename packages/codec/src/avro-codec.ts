@@ -30,7 +30,7 @@ import {
 } from './errors';
 import { createRegistryClient, type RegistryOptions, type SchemaRegistryClient } from './registry-client';
 import { createSchemaEnforcer } from './schema-enforcement';
-import { subjectNamer, type SubjectNameStrategy } from './subject-naming';
+import { DEFAULT_SUBJECT_NAME_STRATEGY, subjectNamer, type SubjectNameStrategy } from './subject-naming';
 import { parseWire, wireHeader } from './wire-format';
 
 /** An Avro schema as JSON text or as the parsed object. */
@@ -39,7 +39,7 @@ export type AvroSchema = string | object;
 export interface AvroCodecOptions {
   /** Where schemas live: connection options, or a client made with createRegistryClient. */
   registry: RegistryOptions | SchemaRegistryClient;
-  /** Default `topic` (TopicNameStrategy). */
+  /** Default `topic-record` (TopicRecordNameStrategy, `<topic>-<record full name>`): one subject per event type on a topic. */
   subjectNameStrategy?: SubjectNameStrategy;
   /** Binary (default: attributes as `ce_` headers, data as the value) or structured (the whole event as one Avro record). */
   mode?: BindingMode;
@@ -70,6 +70,13 @@ export interface AvroCodec {
    * throws and nothing is produced.
    */
   encode<T>(topic: string, event: CloudEvent<T>, schema: AvroSchema): Promise<KafkaRecord>;
+  /**
+   * `encode` without a promise, when it needs no registry call: the record once this schema's id
+   * for this topic is known (an earlier encode or prepare resolved it), undefined before (then
+   * call encode). Throws what encode would reject with. Optional: codecs of other makers may
+   * leave it out.
+   */
+  encodeIfReady?<T>(topic: string, event: CloudEvent<T>, schema: AvroSchema): KafkaRecord | undefined;
   /** The event in a record written by evkit or by any CloudEvents Kafka binding with Confluent Avro. */
   decode<T = unknown>(record: KafkaRecord, options?: DecodeOptions): Promise<DecodedRecord<T>>;
   /** Enforces and registers ahead of the first publish (e.g. at start-up); returns the schema id. */
@@ -96,7 +103,7 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
   if (!isCompatibilityLevel(requiredCompatibility)) {
     throw new CodecConfigError(`requiredCompatibility must be a compatibility level, got ${JSON.stringify(requiredCompatibility)}`);
   }
-  const subjectFor = subjectNamer(options.subjectNameStrategy ?? 'topic');
+  const subjectFor = subjectNamer(options.subjectNameStrategy ?? DEFAULT_SUBJECT_NAME_STRATEGY);
   const registry = 'typeById' in options.registry ? options.registry : createRegistryClient(options.registry);
   const enforcer = createSchemaEnforcer({
     registry,
@@ -131,9 +138,16 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
 
   const wireSchema = (schema: AvroSchema): PreparedSchema => (mode === 'binary' ? prepared(schema) : envelopeOf(prepared(schema)));
 
-  const schemaIdFor = (topic: string, schema: PreparedSchema): Promise<number> => {
+  // Schema ids resolved (enforced, registered) per wire schema and topic: encodeIfReady's cache.
+  const readyIds = new WeakMap<PreparedSchema, Map<string, number>>();
+
+  const schemaIdFor = async (topic: string, schema: PreparedSchema): Promise<number> => {
     if (typeof topic !== 'string' || topic.length === 0) throw new CodecConfigError('topic must be a non-empty string');
-    return enforcer.schemaIdFor(subjectFor(topic, schema.name), schema.text);
+    const id = await enforcer.schemaIdFor(subjectFor(topic, schema.name), schema.text);
+    let byTopic = readyIds.get(schema);
+    if (!byTopic) readyIds.set(schema, (byTopic = new Map<string, number>()));
+    byTopic.set(topic, id);
+    return id;
   };
 
   const writerType = async (schemaId: number): Promise<avro.Type> => {
@@ -192,24 +206,34 @@ export function createAvroCodec(options: AvroCodecOptions): AvroCodec {
     }
   };
 
+  /** The record once the schema id is known: all synchronous. */
+  const recordOf = (event: CloudEvent<unknown>, schemaForWire: PreparedSchema, schemaId: number): KafkaRecord => {
+    if (mode === 'structured') {
+      const body = encodeData(schemaForWire.type, structuredBody(event), `event ${event.id}`);
+      return {
+        key: event.partitionkey ?? null,
+        value: Buffer.concat([wireHeader(schemaId), body]),
+        headers: { [CONTENT_TYPE_HEADER]: STRUCTURED_AVRO_CONTENT_TYPE },
+      };
+    }
+    if (event.datacontenttype !== undefined && !AVRO_CONTENT_TYPES.test(event.datacontenttype)) {
+      throw new UnsupportedContentTypeError(`event ${event.id} has datacontenttype ${event.datacontenttype}; the Avro codec writes Avro`);
+    }
+    const body = encodeData(schemaForWire.type, event.data, `data of event ${event.id}`);
+    const attributes = event.datacontenttype === undefined ? { ...event, datacontenttype: DEFAULT_CONTENT_TYPE } : event;
+    return toBinaryRecord(attributes, Buffer.concat([wireHeader(schemaId), body]));
+  };
+
   return {
     async encode(topic, event, schema) {
       const schemaForWire = wireSchema(schema);
-      const schemaId = await schemaIdFor(topic, schemaForWire);
-      if (mode === 'structured') {
-        const body = encodeData(schemaForWire.type, structuredBody(event), `event ${event.id}`);
-        return {
-          key: event.partitionkey ?? null,
-          value: Buffer.concat([wireHeader(schemaId), body]),
-          headers: { [CONTENT_TYPE_HEADER]: STRUCTURED_AVRO_CONTENT_TYPE },
-        };
-      }
-      if (event.datacontenttype !== undefined && !AVRO_CONTENT_TYPES.test(event.datacontenttype)) {
-        throw new UnsupportedContentTypeError(`event ${event.id} has datacontenttype ${event.datacontenttype}; the Avro codec writes Avro`);
-      }
-      const body = encodeData(schemaForWire.type, event.data, `data of event ${event.id}`);
-      const attributes = event.datacontenttype === undefined ? { ...event, datacontenttype: DEFAULT_CONTENT_TYPE } : event;
-      return toBinaryRecord(attributes, Buffer.concat([wireHeader(schemaId), body]));
+      return recordOf(event, schemaForWire, await schemaIdFor(topic, schemaForWire));
+    },
+
+    encodeIfReady(topic, event, schema) {
+      const schemaForWire = wireSchema(schema);
+      const schemaId = readyIds.get(schemaForWire)?.get(topic);
+      return schemaId === undefined ? undefined : recordOf(event, schemaForWire, schemaId);
     },
 
     async decode<T>(record: KafkaRecord, decodeOptions: DecodeOptions = {}): Promise<DecodedRecord<T>> {

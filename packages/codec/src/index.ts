@@ -5,7 +5,7 @@ export type { RegistryOptions, SchemaRegistryClient } from './registry-client';
 export { checkCompatibility, isCompatibilityLevel, COMPATIBILITY_LEVELS } from './compatibility';
 export type { CompatibilityLevel, CompatibilityResult, CompatibilityViolation, SchemaVersion } from './compatibility';
 export { satisfiesCompatibility } from './schema-enforcement';
-export { SUBJECT_NAME_STRATEGIES } from './subject-naming';
+export { DEFAULT_SUBJECT_NAME_STRATEGY, SUBJECT_NAME_STRATEGIES } from './subject-naming';
 export type { SubjectNameStrategy } from './subject-naming';
 export { MAGIC_BYTE, parseWire, wireHeader } from './wire-format';
 export type { WireParts } from './wire-format';

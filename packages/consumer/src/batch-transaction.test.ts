@@ -31,6 +31,20 @@ const records = [
 ];
 
 describe('BatchTransaction', () => {
+  it('ready() opens the batch for a record dedupe will ask for, not for one it will not, and resolves with a failed claim', async () => {
+    const { store: s, begun } = store();
+    const tx = new BatchTransaction(s, 'g', records);
+    await expect(tx.ready('6')).resolves.toBeUndefined(); // nothing to claim for it
+    expect(begun).toEqual([]);
+    await expect(tx.ready('7')).resolves.toBeUndefined();
+    await tx.storeFor('7').runOnce('g', 'e-7', () => Promise.resolve());
+    expect(begun).toEqual([['e-7']]); // opened once
+    const timedOut = new Error('claim timed out');
+    const failing = new BatchTransaction({ ...s, beginBatch: () => Promise.reject(timedOut) }, 'g', records);
+    await expect(failing.ready('5')).resolves.toBe(timedOut);
+    await expect(failing.commit()).resolves.toEqual([]);
+  });
+
   it('claims the event ids from the first record that reaches dedupe onwards, once, and commits them together', async () => {
     const { store: s, begun, commits } = store();
     const tx = new BatchTransaction(s, 'g', records);

@@ -17,12 +17,31 @@ export class BatchTransaction {
   private batch: IdempotencyBatch | undefined; // the open one, once begun
   private last: Promise<unknown> = Promise.resolve(); // the latest record's call, settled or not
   private pending: string[] = [];
+  private readonly claimable: Set<string>; // offsets of the records dedupe will ask for
 
   constructor(
     private readonly store: BatchingIdempotencyStore,
     private readonly groupId: string,
     private readonly records: readonly ClaimableRecord[],
-  ) {}
+  ) {
+    this.claimable = new Set(records.flatMap((r) => (r.eventId === undefined ? [] : [r.offset])));
+  }
+
+  /**
+   * Opens the batch for the record at `offset` if it will need it and none is open; resolves
+   * with the error when that fails (a lost connection, a claim that waited past its lock
+   * timeout). Called before the record's middleware: the record is not at fault, so the failure
+   * is the batch's (redelivered after the back-off), never routed as the record's own.
+   */
+  async ready(offset: string): Promise<Error | undefined> {
+    if (!this.claimable.has(offset)) return undefined;
+    try {
+      await this.begin(offset);
+      return undefined;
+    } catch (error) {
+      return error instanceof Error ? error : new Error(String(error));
+    }
+  }
 
   /**
    * What the dedupe middleware of the record at `offset` runs on: the open batch. The attempt's

@@ -364,15 +364,27 @@ async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs = 
  * A batching store double: rows become durable at commit only, as in PostgreSQL. `log` records
  * begin (claimed ids) and commit (ids committed) per batch.
  */
-function batchingStore(options: { failCommits?: number } = {}) {
+function batchingStore(options: { failCommits?: number; failBegins?: Error[] } = {}) {
   const rows = new Set<string>();
   const log: string[] = [];
   let commitFailures = options.failCommits ?? 0;
+  const beginFailures = [...(options.failBegins ?? [])];
   const store: BatchingIdempotencyStore<undefined> = {
-    runOnce: () => Promise.reject(new Error('the per-record path must not be used')),
+    async runOnce(_consumerGroup, eventId, work) {
+      log.push('per record');
+      if (rows.has(eventId)) return { duplicate: true as const };
+      const result = await work(undefined);
+      rows.add(eventId);
+      return { duplicate: false as const, result };
+    },
     deleteOlderThan: () => Promise.resolve(0),
     close: () => Promise.resolve(),
     beginBatch(_group, eventIds) {
+      const failure = beginFailures.shift();
+      if (failure) {
+        log.push('begin failed');
+        return Promise.reject(failure);
+      }
       log.push(`begin ${eventIds.length}`);
       const pending = new Set<string>();
       return Promise.resolve({
@@ -406,6 +418,59 @@ describe('consumer with dedupeBatching', () => {
     expect(() => h.consumer({ dedupeBatching: true, idempotency: createMemoryIdempotencyStore() })).toThrow(ConsumerConfigError);
     expect(() => h.consumer({ dedupeBatching: true, idempotency: batchingStore().store, keyConcurrency: 4 })).toThrow(/keyConcurrency/);
     expect(() => h.consumer({ dedupeBatching: true, idempotency: batchingStore().store, keyConcurrency: 1 })).not.toThrow();
+  });
+
+  it('is on by default wherever it is safe: a store that batches and keyConcurrency 1; off when asked or with keyConcurrency > 1', async () => {
+    const run = async (options: Partial<ConsumerOptions>) => {
+      const h = harness();
+      const { store, log } = batchingStore();
+      await h.publish(Array.from({ length: 3 }, (_, i) => ({ key: 'o-1', seq: i })));
+      const seqs: number[] = [];
+      const consumer = h.consumer({ idempotency: store, ...options }).on<OrderData>(ORDER_PLACED, async (event) => void seqs.push(event.data.seq));
+      await consumer.start();
+      await h.broker.idle();
+      await consumer.stop();
+      expect(seqs).toEqual([0, 1, 2]);
+      return log;
+    };
+    expect(await run({})).toEqual(['begin 3', 'commit 3']);
+    expect(await run({ keyConcurrency: 1 })).toEqual(['begin 3', 'commit 3']);
+    expect(await run({ dedupeBatching: false })).toEqual(['per record', 'per record', 'per record']);
+    expect(await run({ keyConcurrency: 4 })).toEqual(['per record', 'per record', 'per record']);
+  });
+
+  it('fails the batch, not the record, when its claim fails (e.g. a zombie\'s rows held past the lock timeout): redelivered after the back-off, never routed', async () => {
+    const h = harness();
+    const claimTimeout = Object.assign(new Error('claim waited past its lock timeout'), { code: 'EVKIT_IDEMPOTENCY_CLAIM_TIMEOUT', retriable: true });
+    const { store, log } = batchingStore({ failBegins: [claimTimeout, claimTimeout] });
+    await h.publish(Array.from({ length: 4 }, (_, i) => ({ key: 'o-1', seq: i })));
+    const effects: number[] = [];
+    const errors: unknown[] = [];
+    const seenByMiddleware: unknown[] = [];
+    const consumer = h
+      .consumer({
+        idempotency: store,
+        failureBackoff: { initialMs: 5, maxMs: 5 },
+        onError: (e) => errors.push(e),
+        // Where failure routing sits: outside dedupe. It never sees the claim's failure.
+        middleware: [(next) => async (event, context) => {
+          try {
+            await next(event, context);
+          } catch (error) {
+            seenByMiddleware.push(error);
+            throw error;
+          }
+        }],
+      })
+      .on<OrderData>(ORDER_PLACED, async (event) => void effects.push(event.data.seq));
+    await consumer.start();
+    await h.broker.idle();
+    await consumer.stop();
+    expect(errors).toEqual([claimTimeout, claimTimeout]);
+    expect(seenByMiddleware).toEqual([]);
+    expect(effects).toEqual([0, 1, 2, 3]);
+    expect(log).toEqual(['begin failed', 'begin failed', 'begin 4', 'commit 4']);
+    expect((await consumer.lag()).every((p) => p.offsetLag === 0)).toBe(true);
   });
 
   it('dedupes a partition batch in one transaction, in offset order, duplicates within and across batches absorbed', async () => {

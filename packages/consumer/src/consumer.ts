@@ -1,8 +1,9 @@
 import { setMaxListeners } from 'node:events';
-import { metrics } from '@opentelemetry/api';
-import type { Logger } from '@evkit/telemetry';
+import { boundedErrorText } from '@evkit/errors';
+import { metrics, type Attributes } from '@opentelemetry/api';
+import { createJsonLogger } from '@evkit/telemetry';
 import { partitionKeyOf, topicPartitionOf } from '@evkit/transport';
-import { createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
+import { createKafkaJsSubscriber, withKafkaJsLogger } from '@evkit/transport-kafkajs';
 import { canBatch } from './batch-transaction';
 import { ConsumerConfigError } from './errors';
 import type { EventHandler } from './handler';
@@ -32,21 +33,23 @@ export interface Consumer {
   lag(): Promise<PartitionLag[]>;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 /**
  * Wires the pieces: the options (checked against one table), the middleware pipeline, the router
  * (routes, decoding), the partition runner (queues, commits, deferral, back-off) and lag.
  */
 export function createConsumer(options: ConsumerOptions): Consumer {
   const config = resolveOptions(options);
-  const batchingStore = config.dedupeBatching && canBatch(options.idempotency) ? options.idempotency : undefined;
-  if (config.dedupeBatching && !batchingStore) {
+  const { idempotency } = options;
+  const storeBatches = canBatch(idempotency);
+  if (config.dedupeBatching === true && !storeBatches) {
     throw new ConsumerConfigError('dedupeBatching needs an idempotency store that batches (createPostgresIdempotencyStore)');
   }
-  if (batchingStore && config.keyConcurrency > 1) {
+  if (config.dedupeBatching === true && config.keyConcurrency > 1) {
     throw new ConsumerConfigError("keyConcurrency cannot exceed 1 with dedupeBatching: a partition's records run one after another in its transaction");
   }
+  // Not given: on wherever it is safe, a store that batches and one record of a partition at a time.
+  const batching = config.dedupeBatching ?? config.keyConcurrency === 1;
+  const batchingStore = batching && storeBatches ? idempotency : undefined;
   const pipeline = resolvePipeline(options.middleware ?? [], { handlerTimeoutMs: config.handlerTimeoutMs, idempotency: options.idempotency });
   const { routing } = pipeline;
   const { groupId } = options;
@@ -58,11 +61,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   const topics = [...options.topics, ...(routed?.subscribe ?? [])];
   const ensureTopics = [...(options.ensureTopics ?? []), ...(routed?.ensure ?? [])];
 
-  const logger = options.logger ?? silent;
+  // Failures are never silent by default: JSON lines on stderr, warnings and errors only.
+  const logger = options.logger ?? createJsonLogger('warn');
   // One back-off, the runner's (failureBackoff): the subscriber's own pause after a failed batch is off.
   // One rule across evkit: a transport passed in is the caller's to close, one made here is ours.
   const ownsTransport = options.transport === undefined;
-  const transport = options.transport ?? createKafkaJsSubscriber({ ...options.kafka!, redeliveryDelayMs: 0 });
+  const transport = options.transport ?? createKafkaJsSubscriber({ ...withKafkaJsLogger(options.kafka!, options.logger), redeliveryDelayMs: 0 });
   const batchesInFlight = new Set<Promise<void>>();
   const stopController = new AbortController();
   // One listener per record in flight whose handler reads its signal, removed when it completes:
@@ -71,6 +75,15 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   let running = false;
   let paused = false;
   const assigned = new Set<string>();
+  // One attributes object per (attributes, outcome): the router hands out one per topic and type.
+  const withOutcomes = new WeakMap<object, Map<string, Attributes>>();
+  const withOutcome = (outcome: string, attributes: Attributes): Attributes => {
+    let byOutcome = withOutcomes.get(attributes);
+    if (!byOutcome) withOutcomes.set(attributes, (byOutcome = new Map<string, Attributes>()));
+    let combined = byOutcome.get(outcome);
+    if (!combined) byOutcome.set(outcome, (combined = Object.freeze({ outcome, ...attributes })));
+    return combined;
+  };
   const handledCounter = metrics.getMeter('@evkit/consumer').createCounter('evkit.consumer.events', { description: 'Events handled, by outcome' });
 
   const router = new Router({
@@ -79,7 +92,7 @@ export function createConsumer(options: ConsumerOptions): Consumer {
     logger,
     unknownEventTypes: config.unknownEventTypes,
     stop: stopController.signal,
-    count: (outcome, attributes) => handledCounter.add(1, { outcome, ...attributes }),
+    count: (outcome, attributes) => handledCounter.add(1, withOutcome(outcome, attributes)),
   });
   const lag = new LagReporter(transport, groupId, topics, () => running);
   const runner = new PartitionRunner({
@@ -137,7 +150,12 @@ export function createConsumer(options: ConsumerOptions): Consumer {
       try {
         await retryStart(join, { timeoutMs: config.startTimeoutMs, signal: stopController.signal, logger });
       } catch (error) {
-        running = false; // a failed start leaves nothing running: start() may be called again
+        // A failed start leaves nothing running (no socket keeps the process alive); start() may
+        // be called again. A transport passed in stays the caller's.
+        running = false;
+        if (ownsTransport) {
+          await transport.disconnect().catch((cleanup: unknown) => logger.warn('could not disconnect after a failed start', { error: boundedErrorText(cleanup) }));
+        }
         throw error;
       }
     },

@@ -1,6 +1,7 @@
+import { context as otelContext, ProxyTracerProvider, trace } from '@opentelemetry/api';
 import { runWithEventContext } from '@evkit/envelope';
 import type { IdempotencyStore } from '@evkit/idempotency';
-import { withConsumerSpan } from '@evkit/telemetry';
+import { spanContextFromTraceparent, withConsumerSpan } from '@evkit/telemetry';
 import { HandlerTimeoutError } from './errors';
 import type { HandlerContext, Middleware } from './handler';
 import { HandlerAttempt } from './handler-attempt';
@@ -100,10 +101,25 @@ function attemptContext(context: HandlerContext, attempt: HandlerAttempt): Handl
  * causation. A retry is a new delivery: a span of its own.
  */
 export function tracing(): Middleware {
-  return (next) => (event, context) =>
-    withConsumerSpan(
+  return (next) => (event, context) => {
+    if (!tracingRegistered()) {
+      // No tracing SDK: the span would be a non-recording one that only carries the producer's
+      // trace context on (so that what the handler publishes continues the trace). Carry that
+      // context alone: no span, no attributes object, no context switch for an event without one.
+      const remote = spanContextFromTraceparent(event.traceparent, event.tracestate);
+      const run = () => runWithEventContext(event, () => next(event, context));
+      return remote ? otelContext.with(trace.setSpanContext(otelContext.active(), remote), run) : run();
+    }
+    return withConsumerSpan(
       { topic: context.record.topic, partition: context.record.partition, offset: context.record.offset, groupId: context.groupId },
       event,
       () => runWithEventContext(event, () => next(event, context)),
     );
+  };
+}
+
+/** Whether a tracer provider (an SDK) is registered; checked per delivery, since one may be registered late. */
+function tracingRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('@evkit/consumer') !== undefined;
 }

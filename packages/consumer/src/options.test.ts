@@ -21,7 +21,7 @@ describe('resolveOptions', () => {
       commitIntervalMs: 1000,
       startTimeoutMs: 30_000,
       unknownEventTypes: 'skip',
-      dedupeBatching: false,
+      dedupeBatching: undefined, // decided by the store and keyConcurrency
     });
   });
 

@@ -33,7 +33,8 @@ export interface ConsumerOptions {
   /**
    * Dedupe per Kafka batch instead of per record, with a store that can (the PostgreSQL store):
    * one transaction per partition batch. A partition's records then run one after another
-   * (`keyConcurrency` must stay 1); partitions still run at once. Default false.
+   * (`keyConcurrency` must stay 1); partitions still run at once. Default: on wherever that is
+   * safe, i.e. with a store that batches and `keyConcurrency` 1; `false` dedupes per record.
    */
   dedupeBatching?: boolean;
   /**
@@ -80,7 +81,8 @@ export interface ResolvedOptions {
   commitIntervalMs: number;
   startTimeoutMs: number;
   unknownEventTypes: 'skip' | 'fail' | 'dead-letter';
-  dedupeBatching: boolean;
+  /** undefined: not given, decided by the store and keyConcurrency (createConsumer). */
+  dedupeBatching: boolean | undefined;
 }
 
 type Check = (value: unknown) => string | undefined;
@@ -105,7 +107,7 @@ const TUNABLES: { [K in keyof ResolvedOptions]: { read: (o: ConsumerOptions) => 
   commitIntervalMs: { read: (o) => o.commitIntervalMs, name: 'commitIntervalMs', fallback: 1000, check: TIMER },
   startTimeoutMs: { read: (o) => o.startTimeoutMs, name: 'startTimeoutMs', fallback: 30_000, check: TIMER },
   unknownEventTypes: { read: (o) => o.unknownEventTypes, name: 'unknownEventTypes', fallback: 'skip', check: oneOf('skip', 'fail', 'dead-letter') },
-  dedupeBatching: { read: (o) => o.dedupeBatching, name: 'dedupeBatching', fallback: false, check: boolean },
+  dedupeBatching: { read: (o) => o.dedupeBatching, name: 'dedupeBatching', fallback: undefined, check: boolean },
 };
 
 /** Checks the required options and applies the table; throws `ConsumerConfigError` naming the option. */

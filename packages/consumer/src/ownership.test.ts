@@ -5,8 +5,8 @@ import { createConsumer } from './consumer';
 
 // What the consumer would create from `kafka`: an in-memory subscriber, so no broker is needed.
 const broker = createInMemoryBroker({ partitionsPerTopic: 1 });
-const created = broker.subscriber();
-jest.mock('@evkit/transport-kafkajs', () => ({ createKafkaJsSubscriber: jest.fn(() => created) }));
+let created = broker.subscriber();
+jest.mock('@evkit/transport-kafkajs', () => ({ ...jest.requireActual<object>('@evkit/transport-kafkajs'), createKafkaJsSubscriber: jest.fn(() => created) }));
 
 const schema = { type: 'record', name: 'Ping', fields: [{ name: 'n', type: 'int' }] };
 const codec = createAvroCodec({ registry: createInMemoryRegistry() });
@@ -47,5 +47,23 @@ describe('consumer transport ownership', () => {
     await consumer.start();
     await consumer.stop();
     expect(disconnect).toHaveBeenCalledTimes(1);
+  });
+
+  it('leaves nothing running after a failed start: the transport it created is disconnected, and start() can be tried again', async () => {
+    created = broker.subscriber();
+    const failures = [new Error('UNKNOWN_TOPIC_OR_PARTITION')];
+    const run = created.run.bind(created);
+    jest.spyOn(created, 'run').mockImplementation((options) => {
+      const failure = failures.shift();
+      return failure ? Promise.reject(failure) : run(options);
+    });
+    const disconnect = jest.spyOn(created, 'disconnect');
+    disconnect.mockClear();
+    const consumer = createConsumer({ groupId: 'g-failed', topics: ['failed'], codec, kafka: { brokers: ['127.0.0.1:1'] }, startTimeoutMs: 1 }).on('ping', async () => {});
+    await expect(consumer.start()).rejects.toThrow('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(disconnect).toHaveBeenCalledTimes(1);
+    await consumer.start();
+    await consumer.stop();
+    expect(disconnect).toHaveBeenCalledTimes(2);
   });
 });

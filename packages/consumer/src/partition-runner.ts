@@ -104,6 +104,14 @@ export class PartitionRunner {
             deferredUntil = Math.min(deferredUntil ?? due, due);
             return;
           }
+          // The batch's transaction opens before the record's middleware: a failed claim (a
+          // zombie's rows held past the lock timeout, a lost connection) is the batch's, so the
+          // partition backs off and is redelivered; failure routing never sees it as the record's.
+          const unopened = await transaction?.ready(record.offset);
+          if (unopened) {
+            failed ??= { error: unopened, record };
+            return;
+          }
           await this.slots.acquire();
           try {
             // The timeout middleware rejects without waiting for a hung handler, so this slot is

@@ -40,6 +40,7 @@ export class Router {
   readonly groupId: string;
   private readonly routes = new Map<string, { any?: Route; bySchemaId: Map<number, Route> }>();
   private pipeline: Pipeline | undefined;
+  private readonly metricAttributes = new Map<string, Map<string, Attributes>>();
 
   constructor(private readonly deps: RouterDeps) {
     this.groupId = deps.groupId;
@@ -119,7 +120,7 @@ export class Router {
     let eventLogger: Logger | undefined;
     const eventLoggerOf = () =>
       (eventLogger ??= childLogger(logger, { ...eventLogFields(event), topic: record.topic, partition: record.partition, offset: record.offset }));
-    const attributes = { 'messaging.destination.name': record.topic, 'cloudevents.event_type': event.type };
+    const attributes = this.attributesOf(record.topic, event.type);
     if (!route?.chain) {
       const policy = this.deps.unknownEventTypes;
       if (policy === 'fail') throw new UnknownEventTypeError(event.type);
@@ -149,6 +150,20 @@ export class Router {
       attempt.done();
     }
     this.deps.count(context.duplicate ? 'duplicate' : 'handled', attributes);
+  }
+
+  /** The metric attributes of a topic and event type: one object per pair, not per record. */
+  private attributesOf(topic: string, eventType: string): Attributes {
+    let byType = this.metricAttributes.get(topic);
+    if (!byType) this.metricAttributes.set(topic, (byType = new Map<string, Attributes>()));
+    let attributes = byType.get(eventType);
+    if (!attributes) {
+      attributes = Object.freeze({ 'messaging.destination.name': topic, 'cloudevents.event_type': eventType });
+      // Bounded: an unknown type per record (a hostile producer) must not grow it for ever.
+      if (byType.size >= 1000) byType.clear();
+      byType.set(eventType, attributes);
+    }
+    return attributes;
   }
 
   private async deadLetter(record: IncomingRecord, error: unknown, reason: 'decode' | 'unknown-type', eventType: string | undefined): Promise<void> {

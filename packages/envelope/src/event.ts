@@ -101,14 +101,63 @@ export function newEventId(): string {
   return uuidv7();
 }
 
+let clockMs = -1;
+let clockText = '';
+
+/** The current time as an RFC 3339 string; one `toISOString` per millisecond, however many events. */
+export function nowTimestamp(): string {
+  const ms = Date.now();
+  if (ms !== clockMs) {
+    clockMs = ms;
+    clockText = new Date(ms).toISOString();
+  }
+  return clockText;
+}
+
 /**
  * Makes an immutable, validated event, filling in `id` (UUIDv7), `time` (now) and
  * `specversion`. Throws InvalidEventError naming the first bad attribute.
  */
 export function createEvent<T>(init: CloudEventInit<T>): CloudEvent<T> {
   if (init === null || typeof init !== 'object') throw new InvalidEventError('(event)', 'must be an object');
-  const time = init.time instanceof Date ? init.time.toISOString() : (init.time ?? new Date().toISOString());
+  const time = init.time instanceof Date ? init.time.toISOString() : (init.time ?? nowTimestamp());
   return validateEvent({ ...init, id: init.id ?? newEventId(), specversion: init.specversion ?? SPEC_VERSION, time });
+}
+
+/**
+ * Which attributes of an event its maker generated itself, so that they need no check: `id` (a
+ * UUIDv7 from newEventId), `time` (nowTimestamp), `source` (checked once by the maker),
+ * `correlation` (correlationid and causationid from correlationFor without explicit values: a
+ * validated event's, or the new id) and `trace` (traceparent and tracestate of a valid span).
+ */
+export interface GeneratedAttributes {
+  id?: boolean;
+  time?: boolean;
+  source?: boolean;
+  correlation?: boolean;
+  trace?: boolean;
+}
+
+/** Package-internal: `source`, `datacontenttype` and `dataschema` seen valid with these values. */
+interface CheckedAttributes extends GeneratedAttributes {
+  recurring?: boolean;
+}
+
+const RECURRING_CHECKED: CheckedAttributes = Object.freeze({ source: true, recurring: true });
+
+// The last time text that passed: events of one batch share their millisecond.
+let lastValidTime = '';
+
+/**
+ * createEvent for evkit's own producers (@evkit/producer, @evkit/outbox): `init` is complete (id
+ * and a string time set), and the attributes named in `generated` are not checked again. Every
+ * other attribute, and anything the user gave, is checked as createEvent does; the result is the
+ * same frozen event.
+ */
+export function createGeneratedEvent<T>(init: CloudEventInit<T> & { id: string; time: string }, generated: GeneratedAttributes): CloudEvent<T> {
+  const event = checkedAttributes(init, generated, SPEC_VERSION);
+  event.data = init.data;
+  return Object.freeze(event) as unknown as CloudEvent<T>;
 }
 
 /** Validates a complete event (nothing is filled in) and returns it frozen. */
@@ -128,52 +177,87 @@ export function validateAttributes(
 }
 
 /**
+ * validateAttributes, when the caller already saw `source`, `datacontenttype` and `dataschema`
+ * with these very values pass (package-internal: the Kafka binding, once per distinct header set).
+ */
+export function validateRecurringAttributes(
+  candidate: Omit<CloudEventInit, 'specversion' | 'data'> & { id: string; specversion: string },
+): CloudEventAttributes {
+  return Object.freeze(checkedAttributes(candidate, RECURRING_CHECKED)) as unknown as CloudEventAttributes;
+}
+
+/**
  * The attributes of `candidate`, checked, as a new object (present ones only, in
  * KNOWN_ATTRIBUTES order). Every consumed record and published event goes through here, so the
  * checks read each attribute by name once rather than looping with computed keys.
  */
-function checkedAttributes(candidate: object): Record<string, unknown> {
-  for (const key of Object.keys(candidate)) {
-    if (!INIT_KEYS.has(key)) {
+const NOTHING_GENERATED: CheckedAttributes = Object.freeze({});
+
+function checkedAttributes(candidate: object, generated: CheckedAttributes = NOTHING_GENERATED, specversion?: string): Record<string, unknown> {
+  for (const key in candidate) {
+    if (Object.prototype.hasOwnProperty.call(candidate, key) && !INIT_KEYS.has(key)) {
       throw new InvalidEventError(key, 'is not a CloudEvent attribute; put extensions under `extensions`');
     }
   }
   const c = candidate as Partial<Record<KnownAttribute | 'extensions', unknown>>;
-  requireText('id', c.id);
-  const source = requireText('source', c.source);
-  if (/\s/.test(source)) throw new InvalidEventError('source', 'must be a URI-reference (no white space)');
-  if (c.specversion !== SPEC_VERSION) {
-    throw new InvalidEventError('specversion', `must be "${SPEC_VERSION}", got ${shown(c.specversion)}`);
+  if (!generated.id) requireText('id', c.id);
+  if (!generated.source) {
+    const source = requireText('source', c.source);
+    if (/\s/.test(source)) throw new InvalidEventError('source', 'must be a URI-reference (no white space)');
+  }
+  // Filled in when absent (createGeneratedEvent), checked when given.
+  const version = c.specversion === undefined ? specversion : c.specversion;
+  if (version !== SPEC_VERSION) {
+    throw new InvalidEventError('specversion', `must be "${SPEC_VERSION}", got ${shown(version)}`);
   }
   requireText('type', c.type);
   optionalText('subject', c.subject);
-  optionalText('correlationid', c.correlationid);
-  optionalText('causationid', c.causationid);
+  if (!generated.correlation) {
+    optionalText('correlationid', c.correlationid);
+    optionalText('causationid', c.causationid);
+  }
   optionalText('partitionkey', c.partitionkey);
-  optionalText('tracestate', c.tracestate);
-  const time = optionalText('time', c.time);
-  if (time !== undefined && !isRfc3339(time)) {
-    throw new InvalidEventError('time', `must be an RFC 3339 timestamp, got ${shown(time)}`);
+  if (!generated.time) {
+    const time = optionalText('time', c.time);
+    if (time !== undefined && time !== lastValidTime) {
+      if (!isRfc3339(time)) throw new InvalidEventError('time', `must be an RFC 3339 timestamp, got ${shown(time)}`);
+      lastValidTime = time;
+    }
   }
-  const datacontenttype = optionalText('datacontenttype', c.datacontenttype);
-  if (datacontenttype !== undefined && !MEDIA_TYPE.test(datacontenttype)) {
-    throw new InvalidEventError('datacontenttype', `must be an RFC 2046 media type, got ${shown(datacontenttype)}`);
+  if (!generated.recurring) {
+    const datacontenttype = optionalText('datacontenttype', c.datacontenttype);
+    if (datacontenttype !== undefined && !MEDIA_TYPE.test(datacontenttype)) {
+      throw new InvalidEventError('datacontenttype', `must be an RFC 2046 media type, got ${shown(datacontenttype)}`);
+    }
+    const dataschema = optionalText('dataschema', c.dataschema);
+    if (dataschema !== undefined && !ABSOLUTE_URI.test(dataschema)) {
+      throw new InvalidEventError('dataschema', `must be an absolute URI, got ${shown(dataschema)}`);
+    }
   }
-  const dataschema = optionalText('dataschema', c.dataschema);
-  if (dataschema !== undefined && !ABSOLUTE_URI.test(dataschema)) {
-    throw new InvalidEventError('dataschema', `must be an absolute URI, got ${shown(dataschema)}`);
-  }
-  const traceparent = optionalText('traceparent', c.traceparent);
-  if (traceparent !== undefined && !isTraceparent(traceparent)) {
-    throw new InvalidEventError('traceparent', `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${shown(traceparent)}`);
+  if (!generated.trace) {
+    optionalText('tracestate', c.tracestate);
+    const traceparent = optionalText('traceparent', c.traceparent);
+    if (traceparent !== undefined && !isTraceparent(traceparent)) {
+      throw new InvalidEventError('traceparent', `must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${shown(traceparent)}`);
+    }
   }
   const extensions = validateExtensions(c.extensions);
 
+  // KNOWN_ATTRIBUTES order, each by name (no computed keys on the hot path).
   const event: Record<string, unknown> = {};
-  for (const name of KNOWN_ATTRIBUTES) {
-    const value = c[name];
-    if (value !== undefined) event[name] = value;
-  }
+  if (c.id !== undefined) event.id = c.id;
+  if (c.source !== undefined) event.source = c.source;
+  event.specversion = version;
+  if (c.type !== undefined) event.type = c.type;
+  if (c.subject !== undefined) event.subject = c.subject;
+  if (c.time !== undefined) event.time = c.time;
+  if (c.datacontenttype !== undefined) event.datacontenttype = c.datacontenttype;
+  if (c.dataschema !== undefined) event.dataschema = c.dataschema;
+  if (c.correlationid !== undefined) event.correlationid = c.correlationid;
+  if (c.causationid !== undefined) event.causationid = c.causationid;
+  if (c.partitionkey !== undefined) event.partitionkey = c.partitionkey;
+  if (c.traceparent !== undefined) event.traceparent = c.traceparent;
+  if (c.tracestate !== undefined) event.tracestate = c.tracestate;
   event.extensions = extensions;
   return event;
 }

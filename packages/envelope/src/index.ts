@@ -1,5 +1,5 @@
-export { createEvent, newEventId, validateEvent, KNOWN_ATTRIBUTES, SPEC_VERSION } from './event';
-export type { CloudEvent, CloudEventAttributes, CloudEventInit, KnownAttribute } from './event';
+export { createEvent, createGeneratedEvent, newEventId, nowTimestamp, validateEvent, KNOWN_ATTRIBUTES, SPEC_VERSION } from './event';
+export type { CloudEvent, CloudEventAttributes, CloudEventInit, GeneratedAttributes, KnownAttribute } from './event';
 export {
   bindingModeOf,
   fromBinaryRecord,

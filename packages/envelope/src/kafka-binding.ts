@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { InvalidEventError, MalformedRecordError } from './errors';
-import { KNOWN, KNOWN_ATTRIBUTES, validateAttributes, type CloudEvent, type CloudEventAttributes } from './event';
+import { KNOWN, KNOWN_ATTRIBUTES, validateAttributes, validateRecurringAttributes, type CloudEvent, type CloudEventAttributes } from './event';
 
 // The CloudEvents Kafka protocol binding 1.0.2. Binary mode: each attribute is a `ce_<name>`
 // header (UTF-8), `datacontenttype` is the `content-type` header, the value is the data, and the
@@ -61,7 +61,7 @@ export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): 
   for (const header of Object.keys(record.headers)) {
     if (!header.startsWith(CE_HEADER_PREFIX)) continue;
     const name = header.slice(CE_HEADER_PREFIX.length);
-    const text = headerText(record.headers, header);
+    const text = RECURRING_HEADERS.has(header) ? recurringHeaderText(record.headers, header) : headerText(record.headers, header);
     if (text === undefined) continue;
     if (KNOWN.has(name)) attributes[name] = text;
     else extensions[name] = text;
@@ -71,7 +71,7 @@ export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): 
   }
   // The binding puts datacontenttype in `content-type`; some writers (the CloudEvents JS SDK)
   // also send `ce_datacontenttype`. Both are read; only a disagreement is malformed.
-  const contentType = headerText(record.headers, CONTENT_TYPE_HEADER);
+  const contentType = recurringHeaderText(record.headers, CONTENT_TYPE_HEADER);
   if (contentType !== undefined) {
     if (attributes.datacontenttype !== undefined && attributes.datacontenttype !== contentType) {
       throw new MalformedRecordError(
@@ -86,7 +86,14 @@ export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): 
   try {
     // The codec adds the data.
     attributes.extensions = extensions;
-    return validateAttributes(attributes as { id: string; specversion: string; source: string; type: string });
+    const candidate = attributes as { id: string; specversion: string; source: string; type: string };
+    // The attributes a stream repeats are checked once per distinct set of values.
+    const recurring = recurringKey(attributes.source) + recurringKey(attributes.datacontenttype) + recurringKey(attributes.dataschema);
+    if (validRecurring.has(recurring)) return validateRecurringAttributes(candidate);
+    const valid = validateAttributes(candidate);
+    if (validRecurring.size >= MAX_REMEMBERED_SETS) validRecurring.clear();
+    validRecurring.add(recurring);
+    return valid;
   } catch (error) {
     if (error instanceof InvalidEventError) {
       const header = error.attribute === 'datacontenttype' ? CONTENT_TYPE_HEADER : CE_HEADER_PREFIX + error.attribute;
@@ -94,6 +101,36 @@ export function fromBinaryRecord(record: Pick<KafkaRecord, 'key' | 'headers'>): 
     }
     throw error;
   }
+}
+
+// Headers whose values a stream repeats (one source, a few types, one content type): their text
+// is decoded (UTF-8 checked) once per distinct value, and the attribute checks of the set they
+// make once per distinct set. Bounded: at most MAX_REMEMBERED_VALUES values per header (8 KiB
+// each at most) and MAX_REMEMBERED_SETS sets; a stream of ever-new values only cycles them.
+const RECURRING_HEADERS = new Set(['ce_source', 'ce_specversion', 'ce_type', 'ce_dataschema', 'ce_datacontenttype', CONTENT_TYPE_HEADER]);
+const MAX_REMEMBERED_VALUES = 16;
+const MAX_REMEMBERED_SETS = 256;
+const rememberedText = new Map<string, { bytes: Buffer; text: string }[]>();
+const validRecurring = new Set<string>();
+
+/** Length-prefixed, so that no two sets of values make the same key; '-' when absent. */
+function recurringKey(value: unknown): string {
+  return typeof value === 'string' ? `${value.length}:${value}` : '-';
+}
+
+function recurringHeaderText(headers: RecordHeaders, name: string): string | undefined {
+  const value = headers[name];
+  if (!Buffer.isBuffer(value)) return headerText(headers, name);
+  let seen = rememberedText.get(name);
+  if (seen) {
+    for (const entry of seen) if (entry.bytes.equals(value)) return entry.text;
+  }
+  const text = headerText(headers, name)!;
+  if (!seen) rememberedText.set(name, (seen = []));
+  if (seen.length >= MAX_REMEMBERED_VALUES) seen.shift();
+  // A copy: the value may be a slice of a whole fetch response, which must not stay alive.
+  seen.push({ bytes: Buffer.from(value), text });
+  return text;
 }
 
 /** The event with its data, frozen; the attributes are taken as already validated. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import {
   createPostgresIdempotencyStore,
+  IdempotencyClaimTimeoutError,
   IdempotencyStoreClosedError,
   IdempotencyTransactionAbortedError,
   IdempotencyTransactionEndedError,
@@ -127,6 +128,41 @@ describe('PostgreSQL store: beginBatch', () => {
     await batch.commit();
     await expect(first).resolves.toEqual({ duplicate: true });
     await expect(second).resolves.toEqual({ duplicate: false, result: 'other' });
+  });
+
+  it('bounds the wait on a zombie\'s open batch (F5): the claim fails retriably after claimLockTimeoutMs, and goes through once the zombie committed', async () => {
+    const bounded = createPostgresIdempotencyStore({ pool, table, claimLockTimeoutMs: 300 });
+    const g = group();
+    // The zombie: a batch that claimed e-2 and e-3 and has not committed.
+    const zombie = await store.beginBatch(g, ['e-2', 'e-3']);
+    await zombie.runOnce(g, 'e-2', order(`${g}-z2`));
+    const started = Date.now();
+    const error = await rejectionOf(bounded.beginBatch(g, ['e-1', 'e-2', 'e-3', 'e-4']));
+    const waited = Date.now() - started;
+    expect(error).toBeInstanceOf(IdempotencyClaimTimeoutError);
+    expect(error).toMatchObject({ code: 'EVKIT_IDEMPOTENCY_CLAIM_TIMEOUT', retriable: true });
+    expect((error as { cause?: { code?: string } }).cause?.code).toBe('55P03');
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(waited).toBeLessThan(3000);
+    // Nothing of the successor's claim stayed (e-1 and e-4 were not held by anyone).
+    await expect(visible(g, [])).resolves.toEqual({ processed: [], orders: [] });
+    await zombie.commit();
+    // The redelivery: the zombie's events are duplicates, the rest runs.
+    const retry = await bounded.beginBatch(g, ['e-1', 'e-2', 'e-3', 'e-4']);
+    // The handlers run with the server's lock_timeout, not the claim's.
+    const setting = await retry.runOnce(g, 'e-1', async (tx) => (await tx.query<{ lock_timeout: string }>('SHOW lock_timeout')).rows[0]!.lock_timeout);
+    const server = (await observer.query<{ lock_timeout: string }>('SHOW lock_timeout')).rows[0]!.lock_timeout;
+    expect(setting).toEqual({ duplicate: false, result: server });
+    await expect(retry.runOnce(g, 'e-2', order(`${g}-2`))).resolves.toEqual({ duplicate: true });
+    // e-3 the zombie claimed but never ran: its claim went at its commit, so it runs now.
+    await expect(retry.runOnce(g, 'e-3', order(`${g}-3`))).resolves.toEqual({ duplicate: false, result: `${g}-3` });
+    await expect(retry.runOnce(g, 'e-4', order(`${g}-4`))).resolves.toEqual({ duplicate: false, result: `${g}-4` });
+    await retry.commit();
+    await expect(visible(g, [`${g}-z2`, `${g}-2`, `${g}-3`, `${g}-4`])).resolves.toEqual({
+      processed: ['e-1', 'e-2', 'e-3', 'e-4'],
+      orders: [`${g}-3`, `${g}-4`, `${g}-z2`],
+    });
+    await bounded.close();
   });
 
   it('keeps close() waiting for an open batch, then refuses new ones', async () => {

@@ -14,6 +14,17 @@ export class IdempotencyStoreError extends EvkitError {
   readonly code = 'EVKIT_IDEMPOTENCY_STORE_FAILED';
 }
 
+/**
+ * A batch's claim waited longer than `claimLockTimeoutMs` for event rows another transaction
+ * holds (PostgreSQL's lock_timeout, SQLSTATE 55P03): most likely a consumer that lost the
+ * partition but still runs (a zombie) with those events in its own open batch. Nothing was
+ * claimed or run; retriable: the batch is delivered again after the back-off, by when the other
+ * transaction has committed (its events are then duplicates) or rolled back.
+ */
+export class IdempotencyClaimTimeoutError extends EvkitError {
+  readonly code = 'EVKIT_IDEMPOTENCY_CLAIM_TIMEOUT';
+}
+
 /** The store was closed; it takes no new work. */
 export class IdempotencyStoreClosedError extends EvkitError {
   readonly code = 'EVKIT_IDEMPOTENCY_STORE_CLOSED';

@@ -16,6 +16,7 @@ export { startRetention } from './retention';
 export type { Retention, RetentionOptions } from './retention';
 export {
   IdempotencyAttemptAbandonedError,
+  IdempotencyClaimTimeoutError,
   IdempotencyConfigError,
   IdempotencyStoreClosedError,
   IdempotencyStoreError,

@@ -15,9 +15,15 @@ export interface CheckedOutClient {
 
 /** What a batch borrows from its store: SQL, error making, transaction checks. */
 export interface BatchStoreParts {
-  sql: { insert: string; claim: string; unclaim: string };
+  /**
+   * `begin` opens the transaction (with the claim's lock_timeout set LOCAL when there is one);
+   * `unbound` puts lock_timeout back to the server's setting before the first handler statement.
+   */
+  sql: { insert: string; claim: string; unclaim: string; begin: string; unbound: string | undefined };
   /** Retriable as `isRetriablePostgresError(cause)` unless `retriable` says otherwise. */
   failed(what: string, cause: unknown, retriable?: boolean): Error;
+  /** The claim's lock wait ran out (SQLSTATE 55P03): a typed, retriable error. */
+  claimTimedOut(what: string, cause: unknown): Error;
   /** Checks the transaction is still the store's and healthy, then COMMITs; `subject` names whose handler is at fault. */
   commit(client: PoolClient, subject: string): Promise<void>;
   aborted(subject: string): Error;
@@ -28,6 +34,8 @@ export interface BatchStoreParts {
 }
 
 const SAVEPOINT = 'evkit_event';
+// SQLSTATE lock_not_available: lock_timeout ran out (or NOWAIT).
+const LOCK_NOT_AVAILABLE = '55P03';
 
 /**
  * How long the statements an abandoned work had already sent may take before its rollback gives
@@ -66,12 +74,14 @@ export async function beginPostgresBatch(
   const ids = [...new Set(eventIds.filter(storable))];
   const claimed = new Set<string>(); // rows this transaction inserted whose work has not succeeded
   try {
-    await client.query('BEGIN');
-    // Rows held by a concurrent transaction make this wait until it ends, as runOnce's INSERT does.
+    await client.query(parts.sql.begin);
+    // Rows held by a concurrent transaction (a zombie's open batch) make this wait until it ends,
+    // or until the claim's lock_timeout: the whole partition waits on it, so the wait is bounded.
     if (ids.length > 0) for (const row of (await client.query<{ event_id: string }>(parts.sql.claim, [consumerGroup, ids])).rows) claimed.add(row.event_id);
   } catch (error) {
     checkedOut.release(checkedOut.lost() ?? (await parts.rollback(client)));
-    throw parts.failed(`claim ${ids.length} events of consumer group ${JSON.stringify(consumerGroup)}`, error);
+    const what = `claim ${ids.length} events of consumer group ${JSON.stringify(consumerGroup)}`;
+    throw (error as { code?: unknown } | null)?.code === LOCK_NOT_AVAILABLE ? parts.claimTimedOut(what, error) : parts.failed(what, error);
   }
   const known = new Set(ids); // ids the claim answered for: not claimed means processed before
   const done = new Set<string>(); // work succeeded in this transaction
@@ -97,7 +107,11 @@ export async function beginPostgresBatch(
   };
 
   const takeSavepoint = (): Promise<Error | undefined> => {
-    const statement = savepointOpen ? `RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}` : `SAVEPOINT ${SAVEPOINT}`;
+    // The first handler statement runs with the server's lock_timeout, not the claim's: set back
+    // before the savepoint, so a rollback to it does not undo that.
+    const statement = savepointOpen
+      ? `RELEASE SAVEPOINT ${SAVEPOINT}; SAVEPOINT ${SAVEPOINT}`
+      : `${parts.sql.unbound === undefined ? '' : `${parts.sql.unbound}; `}SAVEPOINT ${SAVEPOINT}`;
     savepointOpen = true;
     // Queued before any statement of the work: pg runs a client's queries in the order given.
     return client.query(statement).then(() => undefined, asError);

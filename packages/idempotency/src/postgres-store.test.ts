@@ -1,12 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Pool } from 'pg';
 import {
+  IdempotencyClaimTimeoutError,
   IdempotencyConfigError,
   IdempotencyStoreError,
   IdempotencyTransactionAbortedError,
   IdempotencyTransactionEndedError,
 } from './errors';
-import { createPostgresIdempotencyStore, type PostgresIdempotencyStoreOptions } from './postgres-store';
+import { createPostgresIdempotencyStore, type PostgresIdempotencyStoreOptions, type PostgresIdempotencyStorePoolOptions } from './postgres-store';
 import { rejectionOf, returns } from './store-contract.test-support';
 
 type Status = 'I' | 'T' | 'E';
@@ -27,22 +28,23 @@ class FakeClient extends EventEmitter {
     return this.status;
   }
   query(sql: string): Promise<{ rowCount: number; command: string; rows: unknown[] }> {
-    this.statements.push(sql.split(' ')[0]!);
+    // A multi-statement (simple protocol) query: each statement's first word.
+    for (const statement of sql.split('; ')) this.statements.push(statement.split(' ')[0]!);
     const answer = this.answer(sql);
     if (answer instanceof Error) return Promise.reject(answer);
-    if (sql === 'BEGIN') this.status = 'T';
+    if (sql.startsWith('BEGIN')) this.status = 'T';
     if (sql === 'COMMIT' || sql === 'ROLLBACK') this.status = 'I';
     return Promise.resolve({ rowCount: answer.rowCount ?? 1, command: answer.command ?? sql.split(' ')[0]!, rows: answer.rows ?? [] });
   }
 }
 
-function fakeStore(answer: (sql: string) => Answer | Error = () => ({})) {
+function fakeStore(answer: (sql: string) => Answer | Error = () => ({}), options: Partial<PostgresIdempotencyStorePoolOptions> = {}) {
   const client = new FakeClient(answer);
   const pool = {
     options: { connectionString: 'postgres://app:hunter2@db.internal:5432/orders' },
     connect: jest.fn(() => Promise.resolve(client)),
   };
-  const store = createPostgresIdempotencyStore({ pool: pool as unknown as Pool, createTable: false });
+  const store = createPostgresIdempotencyStore({ pool: pool as unknown as Pool, createTable: false, ...options });
   return { store, client, pool };
 }
 
@@ -196,6 +198,22 @@ describe('PostgreSQL store transaction handling', () => {
   });
 });
 
+describe('PostgreSQL store ensure', () => {
+  it('runs no DDL when the table and its index exist: CREATE INDEX would queue behind any open writer', async () => {
+    const sent: string[] = [];
+    const { store, client } = fakeStore((sql) => (sent.push(sql), sql.includes('to_regclass') ? { rows: [{ ready: true }] } : {}), { createTable: true });
+    await store.ensure();
+    expect(sent).toEqual([`SELECT to_regclass('"evkit_processed_events"') IS NOT NULL AND to_regclass('"evkit_processed_events_processed_at_idx"') IS NOT NULL AS ready`]);
+    expect(client.release).toHaveBeenCalledWith(undefined);
+  });
+
+  it('creates them under the advisory lock when missing', async () => {
+    const { store, client } = fakeStore((sql) => (sql.includes('to_regclass') ? { rows: [{ ready: false }] } : {}), { createTable: true, table: 'app.events' });
+    await store.ensure();
+    expect(client.statements).toEqual(['SELECT', 'BEGIN', 'SELECT', 'CREATE', 'CREATE', 'COMMIT']);
+  });
+});
+
 describe('PostgreSQL store batches (beginBatch)', () => {
   /** Claims return the ids listed in `fresh`. */
   const claiming = (fresh: string[], other: (sql: string) => Answer | Error = () => ({})) => (sql: string) =>
@@ -212,7 +230,7 @@ describe('PostgreSQL store batches (beginBatch)', () => {
     await expect(batch.runOnce('other', 'e-1', returns(undefined))).rejects.toBeInstanceOf(IdempotencyConfigError);
     await batch.commit();
     // e-2 failed and e-3 never ran: their claims go before COMMIT.
-    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'DELETE', 'COMMIT']);
+    expect(client.statements).toEqual(['BEGIN', 'SET', 'INSERT', 'DELETE', 'COMMIT']);
     expect(pool.connect).toHaveBeenCalledTimes(1);
     expect(client.release).toHaveBeenCalledWith(undefined);
     expect(client.listenerCount('error')).toBe(0);
@@ -230,7 +248,10 @@ describe('PostgreSQL store batches (beginBatch)', () => {
     })).rejects.toThrow('failed after its update');
     await batch.runOnce('g', 'e-3', useClient);
     await batch.commit();
-    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'SAVEPOINT', 'UPDATE', 'RELEASE', 'UPDATE', 'ROLLBACK', 'RELEASE', 'UPDATE', 'DELETE', 'COMMIT']);
+    // The claim's lock_timeout is set back (SET LOCAL ... TO DEFAULT) before the first handler statement.
+    expect(client.statements).toEqual(
+      ['BEGIN', 'SET', 'INSERT', 'SET', 'SAVEPOINT', 'UPDATE', 'RELEASE', 'SAVEPOINT', 'UPDATE', 'ROLLBACK', 'RELEASE', 'SAVEPOINT', 'UPDATE', 'DELETE', 'COMMIT'],
+    );
   });
 
   it('fails a work that swallowed a SQL error alone: aborted, rolled back to its savepoint', async () => {
@@ -263,14 +284,37 @@ describe('PostgreSQL store batches (beginBatch)', () => {
     expect(client.statements.slice(-3)).toEqual(['SAVEPOINT', 'UPDATE', 'COMMIT']);
   });
 
-  it('wraps a failed claim as a retriable IdempotencyStoreError and releases the client', async () => {
+  it('bounds the claim\'s lock wait: lock_timeout set LOCAL with BEGIN, and its expiry typed as a retriable IdempotencyClaimTimeoutError', async () => {
     const cause = Object.assign(new Error('canceling statement due to lock timeout'), { severity: 'ERROR', code: '55P03' });
-    const { store, client } = fakeStore((sql) => (sql.includes('unnest') ? cause : {}));
+    const sent: string[] = [];
+    const { store, client } = fakeStore((sql) => (sent.push(sql), sql.includes('unnest') ? cause : {}), { claimLockTimeoutMs: 1500 });
+    const error = await rejectionOf(store.beginBatch('g', ['e-1']));
+    expect(error).toBeInstanceOf(IdempotencyClaimTimeoutError);
+    expect(error).toMatchObject({ code: 'EVKIT_IDEMPOTENCY_CLAIM_TIMEOUT', retriable: true, cause });
+    expect((error as Error).message).toMatch(/held some of their rows for more than 1500 ms/);
+    expect(sent[0]).toBe('BEGIN; SET LOCAL lock_timeout = 1500');
+    expect(client.statements).toEqual(['BEGIN', 'SET', 'INSERT', 'ROLLBACK']);
+    expect(client.release).toHaveBeenCalledWith(undefined);
+  });
+
+  it('wraps any other failed claim as an IdempotencyStoreError, retriable as the cause is', async () => {
+    const cause = Object.assign(new Error('terminating connection due to administrator command'), { severity: 'FATAL', code: '57P01' });
+    const { store } = fakeStore((sql) => (sql.includes('unnest') ? cause : {}));
     const error = await rejectionOf(store.beginBatch('g', ['e-1']));
     expect(error).toBeInstanceOf(IdempotencyStoreError);
     expect(error).toMatchObject({ retriable: true, cause });
-    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'ROLLBACK']);
-    expect(client.release).toHaveBeenCalledWith(undefined);
+  });
+
+  it('sets no lock_timeout with claimLockTimeoutMs 0', async () => {
+    const sent: string[] = [];
+    const { store } = fakeStore((sql) => (sent.push(sql), sql.includes('unnest') ? { rows: [{ event_id: 'e-1' }] } : {}), { claimLockTimeoutMs: 0 });
+    const batch = await store.beginBatch('g', ['e-1']);
+    await batch.runOnce('g', 'e-1', (tx) => (tx as unknown as FakeClient).query('UPDATE orders'));
+    await batch.commit();
+    expect(sent[0]).toBe('BEGIN');
+    expect(sent.some((sql) => sql.includes('lock_timeout'))).toBe(false);
+    expect(() => fakeStore(undefined, { claimLockTimeoutMs: -1 })).toThrow(/claimLockTimeoutMs must be an integer from 0/);
+    expect(() => fakeStore(undefined, { claimLockTimeoutMs: 1.5 })).toThrow(IdempotencyConfigError);
   });
 
   it('fails the batch when a work ended the transaction itself; commit rejects and still releases the client', async () => {
@@ -281,7 +325,7 @@ describe('PostgreSQL store batches (beginBatch)', () => {
     await expect(batch.runOnce('g', 'e-2', returns(undefined))).rejects.toBe(error);
     await expect(batch.commit()).rejects.toBe(error);
     // e-2's claim, committed by the handler's COMMIT, is deleted again.
-    expect(client.statements).toEqual(['BEGIN', 'INSERT', 'SAVEPOINT', 'COMMIT', 'DELETE', 'ROLLBACK']);
+    expect(client.statements).toEqual(['BEGIN', 'SET', 'INSERT', 'SET', 'SAVEPOINT', 'COMMIT', 'DELETE', 'ROLLBACK']);
     expect(client.release).toHaveBeenCalledTimes(1);
   });
 });

@@ -4,6 +4,7 @@ import { Pool, type PoolClient, type PoolConfig } from 'pg';
 import { boundedErrorText } from '@evkit/errors';
 import { untilAborted } from './abandon';
 import {
+  IdempotencyClaimTimeoutError,
   IdempotencyConfigError,
   IdempotencyStoreError,
   IdempotencyTransactionAbortedError,
@@ -22,6 +23,14 @@ interface CommonOptions {
   createTable?: boolean;
   /** Rows per DELETE statement in deleteOlderThan. Default 10,000. */
   deleteBatchSize?: number;
+  /**
+   * How long a batch's claim (`beginBatch`) waits for event rows another transaction holds before
+   * it fails with the retriable `IdempotencyClaimTimeoutError` (PostgreSQL's `lock_timeout`, set
+   * for the claim only; handlers run with the server's). Such a wait is most likely a zombie
+   * consumer's open batch, and it holds up the whole partition. 0: wait as long as PostgreSQL
+   * does. Default 5000 ms.
+   */
+  claimLockTimeoutMs?: number;
 }
 
 export interface PostgresIdempotencyStorePoolOptions extends CommonOptions {
@@ -57,19 +66,26 @@ export interface PostgresIdempotencyStore extends BatchingIdempotencyStore<PoolC
 }
 
 export const DEFAULT_TABLE = 'evkit_processed_events';
+const DEFAULT_CLAIM_LOCK_TIMEOUT_MS = 5000;
 const INDEX_SUFFIX = '_processed_at_idx';
 // Tells the pool to destroy a client rather than pool it; never thrown to anyone.
 const ABANDONED = new Error('idempotency attempt abandoned: connection destroyed');
 
 export function createPostgresIdempotencyStore(options: PostgresIdempotencyStoreOptions): PostgresIdempotencyStore {
   const config = validateOptions(options);
-  const { table, createTable, deleteBatchSize } = config;
-  const sql = tableSql(table);
+  const { table, createTable, deleteBatchSize, claimLockTimeoutMs } = config;
+  const sql = tableSql(table, claimLockTimeoutMs);
   const pool = config.ownsPool ? createOwnedPool(config.poolConfig) : config.pool;
   const where = `idempotency store (${describeServer(config.ownsPool ? config.poolConfig : pool.options)}, table ${table})`;
   // Retriable as the cause is: a lost connection or a lock timeout may pass, a missing table will not.
   const failed = (what: string, cause: unknown, retriable = isRetriablePostgresError(cause)) =>
     new IdempotencyStoreError(`${where}: could not ${what}: ${boundedErrorText(cause)}`, { cause, retriable });
+  const claimTimedOut = (what: string, cause: unknown) =>
+    new IdempotencyClaimTimeoutError(
+      `${where}: could not ${what}: another transaction held some of their rows for more than ${claimLockTimeoutMs} ms ` +
+        '(most likely a consumer that lost the partition but still runs); the batch is delivered again after the back-off',
+      { cause, retriable: true },
+    );
   const inFlight = createInFlight(where);
 
   /** A pooled client, listening for its connection dropping until released. */
@@ -123,6 +139,10 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
     if (!createTable) return Promise.resolve();
     ready ??= withClient(async (client) => {
       try {
+        // Already there (the usual case): no DDL. CREATE INDEX IF NOT EXISTS takes a SHARE lock on
+        // the table before it finds the index, so it would wait behind any open transaction that
+        // wrote a row (a zombie's batch), and every INSERT after it would queue behind it.
+        if ((await client.query<{ ready: boolean }>(sql.exists)).rows[0]?.ready === true) return;
         await client.query('BEGIN');
         // CREATE ... IF NOT EXISTS is not safe against itself; the lock serialises concurrent starts.
         await client.query(sql.lock);
@@ -201,7 +221,7 @@ export function createPostgresIdempotencyStore(options: PostgresIdempotencyStore
   const beginBatch = async (consumerGroup: string, eventIds: readonly string[]) => {
     await ensure();
     const checkedOut = await checkOut();
-    const parts = { sql, failed, commit, aborted, ended, rollback, status: transactionStatus };
+    const parts = { sql, failed, claimTimedOut, commit, aborted, ended, rollback, status: transactionStatus };
     return beginPostgresBatch(parts, checkedOut, consumerGroup, eventIds);
   };
 
@@ -282,6 +302,7 @@ type ValidatedOptions = {
   table: string;
   createTable: boolean;
   deleteBatchSize: number;
+  claimLockTimeoutMs: number;
 } & ({ ownsPool: true; poolConfig: PoolConfig } | { ownsPool: false; pool: Pool });
 
 function validateOptions(options: PostgresIdempotencyStoreOptions): ValidatedOptions {
@@ -293,7 +314,12 @@ function validateOptions(options: PostgresIdempotencyStoreOptions): ValidatedOpt
   }
   const deleteBatchSize = options.deleteBatchSize ?? 10_000;
   assertPositiveInteger(deleteBatchSize, 'deleteBatchSize');
-  const common = { table, createTable: options.createTable ?? true, deleteBatchSize };
+  const claimLockTimeoutMs = options.claimLockTimeoutMs ?? DEFAULT_CLAIM_LOCK_TIMEOUT_MS;
+  // PostgreSQL's lock_timeout is an int of milliseconds.
+  if (typeof claimLockTimeoutMs !== 'number' || !Number.isInteger(claimLockTimeoutMs) || claimLockTimeoutMs < 0 || claimLockTimeoutMs > 2_147_483_647) {
+    throw new IdempotencyConfigError(`claimLockTimeoutMs must be an integer from 0 to 2147483647, got ${String(claimLockTimeoutMs)}`);
+  }
+  const common = { table, createTable: options.createTable ?? true, deleteBatchSize, claimLockTimeoutMs };
 
   if ((options.pool === undefined) === (options.connectionString === undefined)) {
     throw new IdempotencyConfigError('give exactly one of pool and connectionString');
@@ -315,6 +341,8 @@ function validateOptions(options: PostgresIdempotencyStoreOptions): ValidatedOpt
 }
 
 interface TableSql {
+  /** Whether the table and its index exist. */
+  exists: string;
   createTable: string;
   createIndex: string;
   insert: string;
@@ -325,14 +353,20 @@ interface TableSql {
   deleteChunk: string;
   /** Takes the table's advisory lock for the rest of the transaction. */
   lock: string;
+  /** A batch's BEGIN, with the claim's lock_timeout (one simple-protocol round trip). */
+  begin: string;
+  /** Back to the server's lock_timeout for the handlers; undefined when the claim sets none. */
+  unbound: string | undefined;
 }
 
 /** The table's SQL; identifiers are quoted so that reserved words (`order`, `user`) work as names. */
-function tableSql(table: string): TableSql {
+function tableSql(table: string, claimLockTimeoutMs: number): TableSql {
   const name = parsePostgresTableName(table, INDEX_SUFFIX, (message) => new IdempotencyConfigError(message));
   const { qualified } = name;
   const index = name.local(INDEX_SUFFIX);
+  const literal = (identifier: string) => `'${identifier.replace(/'/g, "''")}'`;
   return {
+    exists: `SELECT to_regclass(${literal(qualified)}) IS NOT NULL AND to_regclass(${literal(name.derived(INDEX_SUFFIX))}) IS NOT NULL AS ready`,
     createTable:
       `CREATE TABLE IF NOT EXISTS ${qualified} (` +
       'consumer_group text NOT NULL, ' +
@@ -350,6 +384,8 @@ function tableSql(table: string): TableSql {
       `DELETE FROM ${qualified} WHERE (consumer_group, event_id) IN (` +
       `SELECT consumer_group, event_id FROM ${qualified} WHERE processed_at < $1::timestamptz LIMIT $2 FOR UPDATE SKIP LOCKED)`,
     lock: advisoryXactLockSql(`evkit idempotency table ${table}`),
+    begin: claimLockTimeoutMs > 0 ? `BEGIN; SET LOCAL lock_timeout = ${claimLockTimeoutMs}` : 'BEGIN',
+    unbound: claimLockTimeoutMs > 0 ? 'SET LOCAL lock_timeout TO DEFAULT' : undefined,
   };
 }
 

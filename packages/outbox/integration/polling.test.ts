@@ -130,6 +130,59 @@ describe('polling relay', () => {
     expect(relayed[0]! + relayed[1]!).toBe(ids.length);
   }, 120_000);
 
+  it('wakes on the writer\'s NOTIFY: commit → relayed well under a second with a 10 s fallback interval, also after losing its listening connection', async () => {
+    const { table, topic, placeOrder } = await outbox('notify');
+    const relayedAt: number[] = [];
+    const errors: unknown[] = [];
+    const relay = createPollingRelay({ pool, table, kafka, intervalMs: 10_000, onError: (e) => errors.push(e), onRelayed: () => relayedAt.push(Date.now()) });
+    const listenerPid = async () =>
+      (await pool.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE query = $1 AND pid <> pg_backend_pid()`, [`LISTEN "${table}_wake"`])).rows[0]?.pid;
+    const waitFor = async <T>(what: () => Promise<T | undefined>, ms = 5000): Promise<T> => {
+      const deadline = Date.now() + ms;
+      for (;;) {
+        const value = await what();
+        if (value !== undefined) return value;
+        if (Date.now() > deadline) throw new Error('timed out');
+        await sleep(20);
+      }
+    };
+    relay.start();
+    const firstPid = await waitFor(listenerPid);
+    await sleep(300); // the batch run on listening has ended: the interval is all that is left
+    const latencies: number[] = [];
+    const commitAndWait = async (i: number) => {
+      const before = relayedAt.length;
+      await placeOrder(`o-${i}`, 0);
+      const committed = Date.now();
+      await waitFor(async () => (relayedAt.length > before ? true : undefined), 9000);
+      latencies.push(relayedAt[before]! - committed);
+    };
+    for (let i = 0; i < 5; i += 1) {
+      await commitAndWait(i);
+      await sleep(100);
+    }
+    // The listening connection dies: the relay connects again, listens again, and relays what
+    // was committed meanwhile without waiting for its interval.
+    await pool.query('SELECT pg_terminate_backend($1)', [firstPid]);
+    await placeOrder('o-lost', 0);
+    const lostAt = Date.now();
+    await waitFor(async () => (relayedAt.length >= 6 ? true : undefined), 9000);
+    const afterLoss = relayedAt[5]! - lostAt;
+    const secondPid = await waitFor(listenerPid);
+    await sleep(300);
+    await commitAndWait(6);
+    await relay.stop();
+    expect(await listenerPid()).toBeUndefined();
+    expect(secondPid).not.toBe(firstPid);
+    expect(latencies).toHaveLength(6);
+    for (const latency of latencies) expect(latency).toBeLessThan(500);
+    expect(afterLoss).toBeLessThan(3000);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ code: 'EVKIT_OUTBOX_DATABASE_FAILED', retriable: true });
+    expect(await readRecords(topic, 7, { settleMs: 500 })).toHaveLength(7);
+    console.log(`commit → relayed (ms): ${latencies.join(', ')}; after a lost listener: ${afterLoss}`);
+  }, 90_000);
+
   it('retention deletes sent rows past the age and keeps unsent ones', async () => {
     const { table, placeOrder } = await outbox('retention');
     await placeOrder('o-1', 0);

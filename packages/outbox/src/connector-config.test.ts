@@ -62,4 +62,13 @@ describe('connect-configs/outbox-connector.json', () => {
       'publication.autocreate.mode': 'filtered',
     });
   });
+
+  it('is tuned for latency: no 500 ms empty-poll sleep, no producer linger (each overridable)', () => {
+    expect(config).toMatchObject({
+      'poll.interval.ms': '${EVKIT_OUTBOX_POLL_INTERVAL_MS:-10}',
+      'producer.override.linger.ms': '${EVKIT_OUTBOX_LINGER_MS:-0}',
+      'max.batch.size': '${EVKIT_OUTBOX_MAX_BATCH_SIZE:-2048}',
+      'max.queue.size': '${EVKIT_OUTBOX_MAX_QUEUE_SIZE:-8192}',
+    });
+  });
 });

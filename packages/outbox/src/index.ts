@@ -1,5 +1,6 @@
 export { migrateOutbox, outboxMigrationSql, DEFAULT_OUTBOX_TABLE } from './table';
 export type { Queryable } from './table';
+export { inTransaction } from './transaction';
 export { createOutboxWriter } from './writer';
 export type { OutboxEventSpec, OutboxWriteInput, OutboxWriter, OutboxWriterOptions, OutboxWritten } from './writer';
 export { createPollingRelay } from './relay';

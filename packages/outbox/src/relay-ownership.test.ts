@@ -14,7 +14,7 @@ describe('polling relay transport ownership', () => {
   it("leaves a transport passed in open on stop: it is the caller's", async () => {
     const disconnect = jest.fn(async () => {});
     const transport: PublisherTransport = { connect: jest.fn(async () => {}), send: jest.fn(async () => []), disconnect };
-    const relay = createPollingRelay({ pool, transport, intervalMs: 5, onError: (error) => { throw error; } });
+    const relay = createPollingRelay({ pool, transport, intervalMs: 5, listen: false, onError: (error) => { throw error; } });
     relay.start();
     await relay.relayBatch();
     await relay.stop();
@@ -22,7 +22,7 @@ describe('polling relay transport ownership', () => {
   });
 
   it('closes the publisher it created from kafka options on stop', async () => {
-    const relay = createPollingRelay({ pool, kafka: { brokers: ['127.0.0.1:1'] }, intervalMs: 5, onError: (error) => { throw error; } });
+    const relay = createPollingRelay({ pool, kafka: { brokers: ['127.0.0.1:1'] }, intervalMs: 5, listen: false, onError: (error) => { throw error; } });
     relay.start();
     await relay.relayBatch();
     expect(created.disconnect).not.toHaveBeenCalled();

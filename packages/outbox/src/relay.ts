@@ -4,6 +4,7 @@ import type { OutgoingRecord, PublisherTransport } from '@evkit/transport';
 import { createKafkaJsPublisher, type KafkaJsPublisherOptions } from '@evkit/transport-kafkajs';
 import { databaseError } from './database';
 import { OutboxConfigError } from './errors';
+import { startWakeListener, wakeChannel, type WakeListener } from './notify';
 import { HEADER_COLUMNS, outboxTable, type OutboxTable } from './table';
 import { requireFunction, requireInteger, requireOptions, requirePool } from './validation';
 
@@ -18,8 +19,20 @@ export interface PollingRelayOptions {
   kafka?: KafkaJsPublisherOptions;
   /** Rows per batch (one transaction, one send). Default 100. */
   batchSize?: number;
-  /** Pause after a batch that found fewer than batchSize rows, and after a failure. Default 500 ms. */
+  /**
+   * The longest pause after a batch that found fewer than batchSize rows (a fallback: with
+   * `listen` the writer's notification ends the pause at once), and the pause after a failure.
+   * Default 500 ms.
+   */
   intervalMs?: number;
+  /**
+   * Wake on the writer's `NOTIFY` (PostgreSQL LISTEN/NOTIFY, delivered when the writing
+   * transaction commits): a committed event is relayed within a round trip, not an interval.
+   * Holds one pool connection for `LISTEN` while running, connecting again when it is lost (and
+   * then running one batch, so no wake-up is lost). Default true; false for a connection pooler
+   * that cannot `LISTEN` (PgBouncer in transaction mode): the relay then polls every intervalMs.
+   */
+  listen?: boolean;
   /** Every failed batch: a TransportSendError from the publisher, an OutboxDatabaseError. The relay keeps going. */
   onError: (error: unknown) => void;
   /** After each batch that relayed rows, with their number. */
@@ -37,13 +50,18 @@ export interface PollingRelay {
 
 export function createPollingRelay(options: PollingRelayOptions): PollingRelay {
   requireOptions(options);
-  const { pool, batchSize = 100, intervalMs = 500, onError, onRelayed } = options;
+  const { pool, batchSize = 100, intervalMs = 500, listen = true, onError, onRelayed } = options;
   requirePool(pool);
   if ((options.transport === undefined) === (options.kafka === undefined)) throw new OutboxConfigError('give exactly one of transport and kafka');
   requireInteger(batchSize, 'batchSize', 10_000);
   requireInteger(intervalMs, 'intervalMs');
   requireFunction(onError, 'onError', 'relay failures must go somewhere');
   if (onRelayed !== undefined) requireFunction(onRelayed, 'onRelayed', 'or left out');
+  if (typeof listen !== 'boolean') throw new OutboxConfigError(`listen must be a boolean, got ${String(listen)}`);
+  const poolMax = (pool as { options?: { max?: unknown } }).options?.max;
+  if (listen && typeof poolMax === 'number' && poolMax < 2) {
+    throw new OutboxConfigError(`the pool's max is ${poolMax}: listening holds one connection and each batch needs another; give a pool of 2 or more, or listen: false`);
+  }
   const table = outboxTable(options.table);
   const sql = relaySql(table);
   const transport = options.transport ?? createKafkaJsPublisher(options.kafka!);
@@ -90,29 +108,51 @@ export function createPollingRelay(options: PollingRelayOptions): PollingRelay {
 
   let running = false;
   let loop: Promise<void> | undefined;
-  let wake: (() => void) | undefined;
+  let listener: WakeListener | undefined;
+  // Set by a wake-up (a notification, a reconnected listener); cleared when a batch starts, so a
+  // notification that comes during a batch (after its snapshot) runs the next one at once.
+  let pending = false;
+  let interrupt: (() => void) | undefined;
+  let wakeable = false;
 
-  const pause = () =>
+  const wakeUp = () => {
+    pending = true;
+    if (wakeable) interrupt?.();
+  };
+
+  /** Sleeps `intervalMs`; a wake-up ends it early unless it follows a failure. Stop always does. */
+  const pause = (afterFailure: boolean) =>
     new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, intervalMs);
-      wake = () => {
-        clearTimeout(timer);
+      if (!afterFailure && pending) {
         resolve();
-      };
+        return;
+      }
+      const timer = setTimeout(done, intervalMs);
+      wakeable = !afterFailure;
+      interrupt = done;
+      function done() {
+        clearTimeout(timer);
+        interrupt = undefined;
+        wakeable = false;
+        resolve();
+      }
     });
 
   const run = async () => {
     while (running) {
+      pending = false;
       let relayed = 0;
+      let failed = false;
       try {
         relayed = await relayBatch();
       } catch (error) {
+        failed = true;
         // onError must not throw; if it does, the loop ends and the process hears of it as an
         // unhandled rejection rather than the relay losing both errors.
         onError(error);
       }
       // A full batch means more are waiting: go on at once.
-      if (running && relayed < batchSize) await pause();
+      if (running && (failed || relayed < batchSize)) await pause(failed);
     }
   };
 
@@ -120,11 +160,18 @@ export function createPollingRelay(options: PollingRelayOptions): PollingRelay {
     start() {
       if (running) return;
       running = true;
+      if (listen) {
+        // A lost listener tries again soon (it is the fast path), then backs off to 30 s.
+        const retryMs = Math.min(intervalMs, 1000);
+        listener = startWakeListener({ pool, channel: wakeChannel(table), retryMs, onWake: wakeUp, onError: (error) => onError(error) });
+      }
       loop = run();
     },
     async stop() {
       running = false;
-      wake?.();
+      interrupt?.();
+      await listener?.stop();
+      listener = undefined;
       await loop;
       loop = undefined;
       if (ownsTransport) await transport.disconnect();

@@ -93,8 +93,22 @@ describe('createOutboxWriter', () => {
     const prefixed = createOutboxWriter({ codec, source: '/s', table: 'app.outbox', aggregateTypeToTopic: (type) => `evkit.${type}.v1` });
     expect((await prefixed.write(client, { aggregateType: 'order', aggregateId: 'o', event: { type: 't', data: { amountCents: 2 } }, schema })).topic).toBe('evkit.order.v1');
     expect(queries[0]!.text).toMatch(/^INSERT INTO "app"."outbox"/);
+    expect(queries[0]!.text).toMatch(/ RETURNING pg_notify\('app.outbox_wake', ''\)$/);
     const bad = createOutboxWriter({ codec, source: '/s', aggregateTypeToTopic: () => 'no|pipes' });
     await expect(bad.write(client, { aggregateType: 'x', aggregateId: 'o', event: { type: 't', data: { amountCents: 2 } }, schema })).rejects.toThrow(/not a Kafka topic name/);
+  });
+
+  it('wakes the polling relay from the same statement by default, and not with notify: false', async () => {
+    const input = { aggregateType: 'orders', aggregateId: 'o', event: { type: 't', data: { amountCents: 1 } }, schema };
+    const notifying = fakeClient();
+    await writer.write(notifying.client, input);
+    expect(notifying.queries).toHaveLength(1);
+    expect(notifying.queries[0]!.text).toMatch(/\) RETURNING pg_notify\('evkit_outbox_wake', ''\)$/);
+    const silent = fakeClient();
+    await createOutboxWriter({ codec, source: '/s', notify: false }).write(silent.client, input);
+    expect(silent.queries[0]!.text).not.toMatch(/pg_notify/);
+    expect(rowOf(silent.queries[0]!)).toEqual(rowOf({ ...notifying.queries[0]!, values: silent.queries[0]!.values }));
+    expect(() => createOutboxWriter({ codec, source: '/s', notify: 'no' as never })).toThrow(/notify must be a boolean/);
   });
 
   it('throws before any SQL when the data breaks the schema or the event is invalid', async () => {

@@ -6,6 +6,7 @@ import { boundedErrorText } from '@evkit/errors';
 import { recordSpanFailure, startProducerSpan, traceHeadersOf } from '@evkit/telemetry';
 import { isRetriablePostgresError } from '@evkit/idempotency';
 import { OutboxConfigError, OutboxEventError, OutboxTransactionError, OutboxWriteError } from './errors';
+import { notifyReturningSql } from './notify';
 import { HEADER_COLUMNS, outboxTable } from './table';
 
 /**
@@ -41,6 +42,13 @@ export interface OutboxWriterOptions {
   table?: string;
   /** The topic of an aggregate type's events. Default: the aggregate type itself. */
   aggregateTypeToTopic?: (aggregateType: string) => string;
+  /**
+   * Wake the polling relay when the transaction commits: the INSERT ends in
+   * `RETURNING pg_notify('<table>_wake', '')` (same statement, no extra round trip). Default true.
+   * PostgreSQL serializes the commits of transactions that sent a NOTIFY, so with many concurrent
+   * writers and no polling relay (Debezium reads the WAL), set it to false.
+   */
+  notify?: boolean;
 }
 
 export interface OutboxWriter {
@@ -62,14 +70,16 @@ const COLUMNS = ['aggregatetype', 'topic', 'payload', 'tracingspancontext', ...n
 
 export function createOutboxWriter(options: OutboxWriterOptions): OutboxWriter {
   if (options === null || typeof options !== 'object') throw new OutboxConfigError('options are required');
-  const { codec, source, aggregateTypeToTopic = (aggregateType: string) => aggregateType } = options;
+  const { codec, source, aggregateTypeToTopic = (aggregateType: string) => aggregateType, notify = true } = options;
   if (!codec || typeof codec.encode !== 'function') throw new OutboxConfigError('codec is required (createAvroCodec)');
   if (typeof source !== 'string' || source.length === 0) throw new OutboxConfigError('source is required, e.g. "/orders-service"');
   if (typeof aggregateTypeToTopic !== 'function') throw new OutboxConfigError('aggregateTypeToTopic must be a function');
+  if (typeof notify !== 'boolean') throw new OutboxConfigError(`notify must be a boolean, got ${String(notify)}`);
   const table = outboxTable(options.table);
   const insert =
     `INSERT INTO ${table.qualified} (${COLUMNS.map((c) => `"${c}"`).join(', ')}) ` +
-    `VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})`;
+    `VALUES (${COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})` +
+    (notify ? notifyReturningSql(table) : '');
 
   return {
     async write<T>(client: ClientBase, input: OutboxWriteInput<T>): Promise<OutboxWritten<T>> {

@@ -4,7 +4,7 @@ import { createProducer } from './producer';
 
 // What the producer would create from `kafka`: a stand-in, so no broker is needed.
 const created = { connect: jest.fn(async () => {}), send: jest.fn(async () => []), disconnect: jest.fn(async () => {}) };
-jest.mock('@evkit/transport-kafkajs', () => ({ createKafkaJsPublisher: jest.fn(() => created) }));
+jest.mock('@evkit/transport-kafkajs', () => ({ ...jest.requireActual<object>('@evkit/transport-kafkajs'), createKafkaJsPublisher: jest.fn(() => created) }));
 
 const codec = createAvroCodec({ registry: createInMemoryRegistry() });
 

@@ -1,9 +1,18 @@
 import type { AvroCodec, AvroSchema } from '@evkit/codec';
-import { correlationFor, createEvent, newEventId, type CloudEvent, type CloudEventInit } from '@evkit/envelope';
+import {
+  correlationFor,
+  createEvent,
+  createGeneratedEvent,
+  newEventId,
+  nowTimestamp,
+  type CloudEvent,
+  type CloudEventInit,
+  type GeneratedAttributes,
+} from '@evkit/envelope';
 import { boundedErrorText } from '@evkit/errors';
-import { childLogger, eventLogFields, recordSpanFailure, startProducerSpan, traceHeadersOf, type Logger } from '@evkit/telemetry';
+import { childLogger, createJsonLogger, eventLogFields, recordSpanFailure, startProducerSpan, traceHeadersOf, type Logger } from '@evkit/telemetry';
 import type { OutgoingRecord, PublisherTransport, RecordPosition } from '@evkit/transport';
-import { createKafkaJsPublisher, type KafkaJsPublisherOptions } from '@evkit/transport-kafkajs';
+import { createKafkaJsPublisher, withKafkaJsLogger, type KafkaJsPublisherOptions } from '@evkit/transport-kafkajs';
 import { ProducerClosedError, ProducerConfigError } from './errors';
 
 /** An event to publish: `source` defaults to the producer's; id, time and correlation are filled in. */
@@ -45,8 +54,6 @@ export interface Producer {
   disconnect(): Promise<void>;
 }
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
-
 export function createProducer(options: ProducerOptions): Producer {
   if (options === null || typeof options !== 'object') throw new ProducerConfigError('options are required');
   if (!options.codec || typeof options.codec.encode !== 'function') throw new ProducerConfigError('codec is required (createAvroCodec)');
@@ -54,9 +61,15 @@ export function createProducer(options: ProducerOptions): Producer {
   if (!options.transport && !options.kafka) throw new ProducerConfigError('give either transport or kafka (KafkaJS client options)');
   // One rule across evkit: a transport passed in is the caller's to close, one made here is ours.
   const ownsTransport = options.transport === undefined;
-  const transport = options.transport ?? createKafkaJsPublisher(options.kafka!);
+  // Failures are never silent by default: JSON lines on stderr, warnings and errors only.
+  const logger = options.logger ?? createJsonLogger('warn');
+  // The default logger drops debug lines: then no per-event debug fields are built for nothing.
+  const logsDebug = options.logger !== undefined;
+  const transport = options.transport ?? createKafkaJsPublisher(withKafkaJsLogger(options.kafka!, options.logger));
   const { codec } = options;
-  const logger = options.logger ?? silent;
+  // The producer's own source is checked once, here, rather than in every event; a bad one
+  // fails each publish that uses it, as before, through the full check.
+  const sourceValid = isValidSource(options.source);
   const inFlight = new Set<Promise<unknown>>();
   let closing = false;
 
@@ -72,10 +85,23 @@ export function createProducer(options: ProducerOptions): Producer {
     // Spans first, so the event carries the producer span's trace context to the consumer.
     const prepared = items.map(({ event: spec, schema }) => {
       const id = spec.id ?? newEventId();
-      const init = { source: options.source, ...spec, ...correlationFor(spec, id), id };
+      const init: CloudEventInit & { id: string } = { source: options.source, ...spec, ...correlationFor(spec, id), id };
       const span = startProducerSpan(topic, init);
       try {
-        const event = createEvent(spec.traceparent ? init : { ...init, ...traceHeadersOf(span.spanContext()) });
+        if (!spec.traceparent) Object.assign(init, traceHeadersOf(span.spanContext()));
+        // What the producer made itself (the id, the time, its own source, correlation from the
+        // handled event or the id, trace context from its span) is not checked again.
+        const generated: GeneratedAttributes = {
+          id: spec.id === undefined,
+          time: spec.time === undefined,
+          source: spec.source === undefined && sourceValid,
+          correlation: spec.correlationid === undefined && spec.causationid === undefined,
+          trace: spec.traceparent === undefined && spec.tracestate === undefined,
+        };
+        const event =
+          spec.time === undefined || typeof spec.time === 'string'
+            ? createGeneratedEvent({ ...init, time: spec.time ?? nowTimestamp() }, generated)
+            : createEvent(init);
         return { event, schema, span };
       } catch (error) {
         span.end();
@@ -89,13 +115,28 @@ export function createProducer(options: ProducerOptions): Producer {
       }
     };
     try {
-      const records: OutgoingRecord[] = await Promise.all(
-        prepared.map(async ({ event, schema }) => ({ topic, ...(await codec.encode(topic, event, schema)) })),
-      );
+      // Without a promise per record once the schema id is cached (encodeIfReady); the first use
+      // of a schema, or a codec without it, goes through encode.
+      const records: OutgoingRecord[] = new Array<OutgoingRecord>(prepared.length);
+      let pending: number[] | undefined;
+      for (let i = 0; i < prepared.length; i += 1) {
+        const { event, schema } = prepared[i]!;
+        const record = codec.encodeIfReady?.(topic, event, schema);
+        if (record === undefined) (pending ??= []).push(i);
+        else records[i] = { topic, key: record.key, value: record.value, headers: record.headers };
+      }
+      if (pending) {
+        await Promise.all(
+          pending.map(async (i) => {
+            const { event, schema } = prepared[i]!;
+            records[i] = { topic, ...(await codec.encode(topic, event, schema)) };
+          }),
+        );
+      }
       const positions = await transport.send(records);
       endSpans();
       return prepared.map(({ event }, i) => {
-        logger.debug('published', { ...eventLogFields(event), topic, partition: positions[i]!.partition, offset: positions[i]!.offset });
+        if (logsDebug) logger.debug('published', { ...eventLogFields(event), topic, partition: positions[i]!.partition, offset: positions[i]!.offset });
         return { event, position: positions[i]! };
       });
     } catch (error) {
@@ -127,4 +168,14 @@ export function createProducer(options: ProducerOptions): Producer {
       if (ownsTransport) await transport.disconnect();
     },
   };
+}
+
+/** Whether `source` passes the envelope's check of `source` (non-empty, no white space). */
+function isValidSource(source: string): boolean {
+  try {
+    createEvent({ source, type: 'dev.evkit.source-check', data: null });
+    return true;
+  } catch {
+    return false;
+  }
 }

@@ -1,7 +1,9 @@
-export { createFailureRouting, defaultIsRetriable, DEFAULT_TOPIC_NAMING } from './routing';
+export { createFailureRouting, defaultIsRetriable, DEFAULT_TOPIC_NAMING, replayTopicName } from './routing';
 export type { FailureRouting, FailureRoutingOptions, TopicNaming } from './routing';
 export { createReplayer, matchesSelection, readDeadLetterEntry, replayGroupFor } from './replay';
-export type { DeadLetterEntry, Replayer, ReplayerOptions, ReplayOptions, ReplayProgress, ReplayReport, ReplaySelection } from './replay';
+export type { DeadLetterEntry, ParkOptions, ParkReport, Replayer, ReplayerOptions, ReplayOptions, ReplayProgress, ReplayReport, ReplaySelection, ReplayTarget } from './replay';
+export { groupDeadLetters, PARK_HEADERS, parkedTopicFor } from './park';
+export type { DeadLetterGroup } from './park';
 export { DLT_HEADERS, REPLAY_HEADERS, RETRY_HEADERS } from './headers';
 export { MAX_ATTEMPTS, parseRetryBookkeeping } from './bookkeeping';
 export type { BookkeepingResult, DeadLetterHeaders, RetryBookkeeping } from './bookkeeping';

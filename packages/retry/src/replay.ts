@@ -1,34 +1,14 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { headerText, MalformedRecordError, type RecordHeaders } from '@evkit/envelope';
-import type { IncomingRecord, PublisherTransport, RecordPosition, SubscriberTransport } from '@evkit/transport';
-import { parseDeadLetterHeaders, type DeadLetterHeaders } from './bookkeeping';
+import type { IncomingRecord, OutgoingRecord, PublisherTransport, SubscriberTransport, TopicSpec } from '@evkit/transport';
 import { RetryConfigError } from './errors';
-import { originalHeaders, REPLAY_HEADERS } from './headers';
+import { originalHeaders, REPLAY_HEADERS, ROUTING_HEADROOM_BYTES } from './headers';
+import { groupDeadLetters, PARK_HEADERS, parkedHeaders, parkedTopicFor, positionText, type DeadLetterGroup } from './park';
+import { createScan, ensureTopicsWith } from './replay-scan';
+import { checkSelection, matchesSelection, readDeadLetterEntry, safeHeader, type DeadLetterEntry, type ReplaySelection } from './replay-selection';
+import { DEFAULT_TOPIC_NAMING, replayTopicName, type TopicNaming } from './routing';
 
-/** A dead-lettered record and what its headers say about the failure (each value checked). */
-export interface DeadLetterEntry extends DeadLetterHeaders {
-  position: RecordPosition;
-  /** When it was dead-lettered, ms since the epoch. */
-  timestamp: number;
-  key: string | null;
-  eventType: string | undefined;
-  eventId: string | undefined;
-  record: IncomingRecord;
-}
-
-export interface ReplaySelection {
-  /** Dead-lettered at or after. */
-  from?: Date;
-  /** Dead-lettered before. */
-  to?: Date;
-  eventType?: string;
-  key?: string;
-  errorCode?: string;
-  partition?: number;
-  /** Offsets of the dead-letter topic, inclusive. */
-  fromOffset?: string;
-  toOffset?: string;
-}
+export type { DeadLetterEntry, ReplaySelection } from './replay-selection';
+export { matchesSelection, readDeadLetterEntry } from './replay-selection';
 
 export interface ReplayProgress {
   scanned: number;
@@ -36,11 +16,16 @@ export interface ReplayProgress {
   replayed: number;
 }
 
+/**
+ * `group` (default): the failing group's replay topic, `<topic>.<group>.replay`, which only that
+ * group reads. `original`: the source topic, which every group reads. Or a topic of your choice.
+ */
+export type ReplayTarget = 'group' | 'original' | { topic: string };
+
 export interface ReplayOptions {
   /** Show what would be replayed, send nothing, record nothing. */
   dryRun?: boolean;
-  /** `original` (default): the topic the record first failed on. Or a topic of your choice, e.g. a retry tier. */
-  target?: 'original' | { topic: string };
+  target?: ReplayTarget;
   onProgress?: (progress: ReplayProgress) => void;
 }
 
@@ -48,6 +33,26 @@ export interface ReplayReport extends ReplayProgress {
   dryRun: boolean;
   /** The consumer group that records how far this replay got; a rerun resumes after it. */
   replayGroup: string;
+  /** Records per destination topic (what would go where, on a dry run). */
+  destinations: Record<string, number>;
+  entries: DeadLetterEntry[];
+}
+
+export interface ParkOptions {
+  /** Why, recorded on each parked record (`evkit_dlt-parked-reason`). Required. */
+  reason: string;
+  dryRun?: boolean;
+  onProgress?: (progress: { scanned: number; matched: number; parked: number }) => void;
+}
+
+export interface ParkReport {
+  scanned: number;
+  matched: number;
+  parked: number;
+  dryRun: boolean;
+  parkedTopic: string;
+  /** The consumer group that records how far this park got; a rerun resumes after it. */
+  parkGroup: string;
   entries: DeadLetterEntry[];
 }
 
@@ -56,155 +61,120 @@ export interface ReplayerOptions {
   publisher: PublisherTransport;
   /** A fresh subscriber for each scan; made here through this function, so disconnected here when the scan ends. */
   subscriber: () => SubscriberTransport;
+  /** The consumers' topic naming, for their replay topics. Default: the routing's default. */
+  topicNaming?: TopicNaming;
   now?: () => number;
 }
 
 export interface Replayer {
+  /** The dead letters not parked. */
   list(deadLetterTopic: string, selection?: ReplaySelection): Promise<DeadLetterEntry[]>;
   show(deadLetterTopic: string, partition: number, offset: string): Promise<DeadLetterEntry | undefined>;
+  /** The dead letters not parked, grouped by error code, error class and event type. */
+  groups(deadLetterTopic: string, selection?: ReplaySelection): Promise<DeadLetterGroup[]>;
   /**
-   * Sends the selected records back with their original key, value and headers plus replay
-   * headers. Progress is committed in a consumer group named after the topic and selection, so
-   * an interrupted replay resumes where it stopped and a finished one replays nothing again.
+   * Sends the selected records (parked ones left out) with their original key, value and headers
+   * plus replay headers, by default to the failing group's replay topic. Progress is committed
+   * in a consumer group named after the topic, selection and target, so an interrupted replay
+   * resumes where it stopped and a finished one replays nothing again.
    */
   replay(deadLetterTopic: string, selection?: ReplaySelection, options?: ReplayOptions): Promise<ReplayReport>;
+  /** Moves the selected records to `parkedTopicFor(deadLetterTopic)` with the reason; resumable like a replay. */
+  park(deadLetterTopic: string, selection: ReplaySelection, options: ParkOptions): Promise<ParkReport>;
 }
 
-export function readDeadLetterEntry(record: IncomingRecord): DeadLetterEntry {
-  const { headers } = record;
-  return {
-    position: { topic: record.topic, partition: record.partition, offset: record.offset },
-    timestamp: record.timestamp,
-    key: record.key === null ? null : record.key.toString(),
-    eventType: safeHeader(headers, 'ce_type'),
-    eventId: safeHeader(headers, 'ce_id'),
-    ...parseDeadLetterHeaders(headers),
-    record,
-  };
+/** The group recording a replay's progress: one per dead-letter topic, selection and target. */
+export function replayGroupFor(deadLetterTopic: string, selection: ReplaySelection, target: ReplayOptions['target'], kind: 'replay' | 'park' = 'replay'): string {
+  const canonical = JSON.stringify({ selection: Object.entries(selection).sort(([a], [b]) => a.localeCompare(b)), target: target ?? 'group' });
+  return `evkit-${kind}.${deadLetterTopic}.${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
 }
 
-/** A dead-lettered record may be anything, duplicated headers included: never throw reading it. */
-function safeHeader(headers: RecordHeaders, name: string): string | undefined {
-  try {
-    return headerText(headers, name);
-  } catch (error) {
-    if (error instanceof MalformedRecordError) return undefined;
-    throw error;
-  }
-}
-
-/** A selection's offset bound as a number; anything else is a usage error, not a plain SyntaxError. */
-function offsetBound(value: string | undefined, name: string): bigint | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || !/^(0|[1-9]\d{0,18})$/.test(value)) throw new RetryConfigError(`${name} must be an offset (a non-negative decimal), got ${JSON.stringify(value)}`);
-  return BigInt(value);
-}
-
-/** Refuses a selection before any record is read: a bad one would otherwise fail every batch. */
-function checkSelection(selection: ReplaySelection): void {
-  offsetBound(selection.fromOffset, 'fromOffset');
-  offsetBound(selection.toOffset, 'toOffset');
-}
-
-export function matchesSelection(entry: DeadLetterEntry, selection: ReplaySelection): boolean {
-  const offset = BigInt(entry.position.offset);
-  const fromOffset = offsetBound(selection.fromOffset, 'fromOffset');
-  const toOffset = offsetBound(selection.toOffset, 'toOffset');
-  return (
-    (selection.from === undefined || entry.timestamp >= selection.from.getTime()) &&
-    (selection.to === undefined || entry.timestamp < selection.to.getTime()) &&
-    (selection.eventType === undefined || entry.eventType === selection.eventType) &&
-    (selection.key === undefined || entry.key === selection.key) &&
-    (selection.errorCode === undefined || entry.errorCode === selection.errorCode) &&
-    (selection.partition === undefined || entry.position.partition === selection.partition) &&
-    (fromOffset === undefined || offset >= fromOffset) &&
-    (toOffset === undefined || offset <= toOffset)
-  );
-}
-
-/** The group recording a replay's progress: one per dead-letter topic and selection. */
-export function replayGroupFor(deadLetterTopic: string, selection: ReplaySelection, target: ReplayOptions['target']): string {
-  const canonical = JSON.stringify({ selection: Object.entries(selection).sort(([a], [b]) => a.localeCompare(b)), target: target ?? 'original' });
-  return `evkit-replay.${deadLetterTopic}.${createHash('sha256').update(canonical).digest('hex').slice(0, 12)}`;
-}
+const byPosition = (a: DeadLetterEntry, b: DeadLetterEntry) => a.position.partition - b.position.partition || Number(BigInt(a.position.offset) - BigInt(b.position.offset));
 
 export function createReplayer(options: ReplayerOptions): Replayer {
   if (options === null || typeof options !== 'object') throw new RetryConfigError('options are required');
   if (!options.publisher) throw new RetryConfigError('publisher is required');
   if (typeof options.subscriber !== 'function') throw new RetryConfigError('subscriber must be a function returning a fresh SubscriberTransport');
   const now = options.now ?? Date.now;
-
-  /**
-   * Reads the topic with consumer group `group`, from where `positionOf` (a replay's group) has
-   * got to, up to the end as it was when the scan began, a batch at a time. `commit` moves the
-   * group's position as batches are handled.
-   */
-  const scan = async (
-    topic: string,
-    scanOptions: { group: string; positionOf: string; commit: boolean },
-    onBatch: (records: readonly IncomingRecord[]) => Promise<void>,
-  ): Promise<void> => {
-    const { group: groupId, commit } = scanOptions;
-    const subscriber = options.subscriber();
-    await subscriber.connect();
-    try {
-      const starts = new Map<number, bigint>();
-      const ends = new Map<number, bigint>();
-      for (const p of await subscriber.offsets(scanOptions.positionOf, [topic])) {
-        const start = BigInt(p.committed) < 0n ? 0n : BigInt(p.committed);
-        starts.set(p.partition, start);
-        if (BigInt(p.highWatermark) > start) ends.set(p.partition, BigInt(p.highWatermark));
-      }
-      if (ends.size === 0) return;
-      let failed = false;
-      await new Promise<void>((resolve, reject) => {
-        subscriber
-          .run({
-            groupId,
-            topics: [topic],
-            fromBeginning: true,
-            handleBatch: async (batch) => {
-              const end = ends.get(batch.partition);
-              if (failed || end === undefined) return;
-              const start = starts.get(batch.partition) ?? 0n;
-              const records = batch.records.filter((r) => BigInt(r.offset) >= start && BigInt(r.offset) < end);
-              if (records.length === 0) return;
-              try {
-                await onBatch(records);
-              } catch (error) {
-                // The caller hears of it and the scan ends uncommitted past the last good batch;
-                // thrown to the subscriber it would be redelivered forever and never reported.
-                failed = true;
-                reject(error instanceof Error ? error : new Error(String(error)));
-                return;
-              }
-              const last = BigInt(records.at(-1)!.offset);
-              if (commit) await subscriber.commit({ topic, partition: batch.partition, offset: (last + 1n).toString() });
-              if (last + 1n >= end) {
-                ends.delete(batch.partition);
-                if (ends.size === 0) resolve();
-              }
-            },
-          })
-          .catch(reject);
-      });
-    } finally {
-      await subscriber.disconnect();
-    }
+  const naming = options.topicNaming ?? DEFAULT_TOPIC_NAMING;
+  const scan = createScan(options.subscriber);
+  const throwaway = () => {
+    const group = `evkit-dlq-scan.${randomUUID()}`;
+    return { group, positionOf: group, commit: false };
   };
 
-  const collect = async (topic: string, selection: ReplaySelection) => {
-    checkSelection(selection);
-    const entries: DeadLetterEntry[] = [];
-    const group = `evkit-dlq-scan.${randomUUID()}`;
-    await scan(topic, { group, positionOf: group, commit: false }, (records) => {
+  /**
+   * The positions of `topic` that its parked topic holds copies of. The parked topic is created
+   * when missing (empty, like the routing's own topics): reading a missing one would take the
+   * client's whole retry budget.
+   */
+  const parkedPositions = async (topic: string): Promise<Set<string>> => {
+    const parked = parkedTopicFor(topic);
+    const positions = new Set<string>();
+    if (parked === topic || topic.endsWith('.parked')) return positions;
+    await ensureTopicsWith(options.subscriber, [{ topic: parked, sizedLike: { topic, headroomBytes: ROUTING_HEADROOM_BYTES } }]);
+    await scan(parked, throwaway(), (records) => {
       for (const record of records) {
-        const entry = readDeadLetterEntry(record);
-        if (matchesSelection(entry, selection)) entries.push(entry);
+        const from = safeHeader(record.headers, PARK_HEADERS.parkedFrom);
+        if (from !== undefined) positions.add(from);
       }
       return Promise.resolve();
     });
-    return entries.sort((a, b) => a.position.partition - b.position.partition || Number(BigInt(a.position.offset) - BigInt(b.position.offset)));
+    return positions;
+  };
+  const notParked = (parked: Set<string>) => (entry: DeadLetterEntry) => !parked.has(positionText(entry.position.topic, entry.position.partition, entry.position.offset));
+
+  const collect = async (topic: string, selection: ReplaySelection) => {
+    checkSelection(selection);
+    const keep = notParked(await parkedPositions(topic));
+    const entries: DeadLetterEntry[] = [];
+    await scan(topic, throwaway(), (records) => {
+      for (const record of records) {
+        const entry = readDeadLetterEntry(record);
+        if (matchesSelection(entry, selection) && keep(entry)) entries.push(entry);
+      }
+      return Promise.resolve();
+    });
+    return entries.sort(byPosition);
+  };
+
+  /**
+   * Sends each selected, unparked record of `topic` as `toRecord` makes it, committing progress in
+   * `group` (a dry run reads from that group's position in a throwaway group, moving nothing).
+   */
+  const redrive = async (
+    topic: string,
+    selection: ReplaySelection,
+    run: { group: string; dryRun: boolean; toRecord: (entry: DeadLetterEntry, at: string) => OutgoingRecord; ensure: (entry: DeadLetterEntry) => TopicSpec | undefined },
+    onProgress: (progress: ReplayProgress) => void,
+  ) => {
+    checkSelection(selection);
+    const keep = notParked(await parkedPositions(topic));
+    const progress: ReplayProgress = { scanned: 0, matched: 0, replayed: 0 };
+    const entries: DeadLetterEntry[] = [];
+    const destinations: Record<string, number> = {};
+    const ensured = new Set<string>();
+    const onBatch = async (records: readonly IncomingRecord[]) => {
+      const chosen = records.map(readDeadLetterEntry).filter((entry) => matchesSelection(entry, selection) && keep(entry));
+      progress.scanned += records.length;
+      progress.matched += chosen.length;
+      entries.push(...chosen);
+      const at = new Date(now()).toISOString();
+      // Every record's destination is worked out first: a dry run refuses what the replay would.
+      const outgoing = chosen.map((entry) => run.toRecord(entry, at));
+      for (const record of outgoing) destinations[record.topic] = (destinations[record.topic] ?? 0) + 1;
+      if (!run.dryRun && outgoing.length > 0) {
+        const missing = chosen.map(run.ensure).filter((spec): spec is TopicSpec => spec !== undefined && !ensured.has(spec.topic));
+        await ensureTopicsWith(options.subscriber, [...new Map(missing.map((spec) => [spec.topic, spec])).values()]);
+        for (const spec of missing) ensured.add(spec.topic);
+        await options.publisher.send(outgoing);
+        progress.replayed += outgoing.length;
+      }
+      onProgress({ ...progress });
+    };
+    const scanOptions = run.dryRun ? { ...throwaway(), positionOf: run.group } : { group: run.group, positionOf: run.group, commit: true };
+    await scan(topic, scanOptions, onBatch);
+    return { ...progress, destinations, entries };
   };
 
   return {
@@ -213,45 +183,64 @@ export function createReplayer(options: ReplayerOptions): Replayer {
       const [entry] = await collect(topic, { partition, fromOffset: offset, toOffset: offset });
       return entry;
     },
+    groups: async (topic, selection = {}) => groupDeadLetters(await collect(topic, selection)),
     async replay(topic, selection = {}, replayOptions = {}) {
-      checkSelection(selection);
-      const target = replayOptions.target ?? 'original';
-      const replayGroup = replayGroupFor(topic, selection, target);
-      const progress: ReplayProgress = { scanned: 0, matched: 0, replayed: 0 };
-      const entries: DeadLetterEntry[] = [];
+      const target = replayOptions.target ?? 'group';
+      if (target !== 'group' && target !== 'original' && (target === null || typeof target !== 'object' || typeof target.topic !== 'string' || target.topic === '')) {
+        throw new RetryConfigError(`target must be 'group', 'original' or { topic }, got ${JSON.stringify(target)}`);
+      }
       const dryRun = replayOptions.dryRun ?? false;
-      const onBatch = async (records: readonly IncomingRecord[]) => {
-        const chosen = records.map(readDeadLetterEntry).filter((entry) => matchesSelection(entry, selection));
-        progress.scanned += records.length;
-        progress.matched += chosen.length;
-        entries.push(...chosen);
-        if (!dryRun && chosen.length > 0) {
-          const replayedAt = new Date(now()).toISOString();
-          await options.publisher.send(
-            chosen.map((entry) => {
-              const destination = target === 'original' ? entry.original.topic : target.topic;
-              if (!destination) throw new RetryConfigError(`record ${topic}[${entry.position.partition}]@${entry.position.offset} names no original topic; give a target topic`);
-              return {
-                topic: destination,
-                key: entry.record.key,
-                value: entry.record.value,
-                headers: {
-                  ...originalHeaders(entry.record.headers),
-                  [REPLAY_HEADERS.replayedAt]: replayedAt,
-                  [REPLAY_HEADERS.replayedFrom]: `${topic}:${entry.position.partition}:${entry.position.offset}`,
-                },
-              };
-            }),
-          );
-          progress.replayed += chosen.length;
-        }
-        replayOptions.onProgress?.({ ...progress });
+      const replayGroup = replayGroupFor(topic, selection, target);
+      const where = (entry: DeadLetterEntry) => `record ${topic}[${entry.position.partition}]@${entry.position.offset}`;
+      const destinationOf = (entry: DeadLetterEntry): string => {
+        if (typeof target === 'object') return target.topic;
+        const source = entry.original.topic;
+        if (!source) throw new RetryConfigError(`${where(entry)} names no original topic; give a target topic`);
+        if (target === 'original') return source;
+        if (!entry.consumerGroup) throw new RetryConfigError(`${where(entry)} names no consumer group; give a target topic, or replay to the original topic (every group)`);
+        return replayTopicName(naming, source, entry.consumerGroup);
       };
-      // A dry run reads from where the replay has got to, like the replay would, but in a
-      // throwaway group, so it moves nothing.
-      const group = dryRun ? `evkit-dlq-scan.${randomUUID()}` : replayGroup;
-      await scan(topic, { group, positionOf: replayGroup, commit: !dryRun }, onBatch);
-      return { ...progress, dryRun, replayGroup, entries };
+      const report = await redrive(
+        topic,
+        selection,
+        {
+          group: replayGroup,
+          dryRun,
+          toRecord: (entry, at) => ({
+            topic: destinationOf(entry),
+            key: entry.record.key,
+            value: entry.record.value,
+            headers: { ...originalHeaders(entry.record.headers), [REPLAY_HEADERS.replayedAt]: at, [REPLAY_HEADERS.replayedFrom]: positionText(topic, entry.position.partition, entry.position.offset) },
+          }),
+          // A group's replay topic is the routing's: made like its retry topics, should the group's consumer not have made it yet.
+          ensure: (entry) =>
+            target === 'group' ? { topic: destinationOf(entry), sizedLike: { topic: entry.original.topic!, headroomBytes: ROUTING_HEADROOM_BYTES } } : undefined,
+        },
+        (progress) => replayOptions.onProgress?.(progress),
+      );
+      return { ...report, dryRun, replayGroup };
+    },
+    async park(topic, selection, parkOptions) {
+      if (parkOptions === null || typeof parkOptions !== 'object' || typeof parkOptions.reason !== 'string' || parkOptions.reason.trim() === '') {
+        throw new RetryConfigError('park needs a reason (a non-empty string)');
+      }
+      const parkedTopic = parkedTopicFor(topic);
+      if (parkedTopic === topic || topic.endsWith('.parked')) throw new RetryConfigError(`${topic} is a parked topic already`);
+      const dryRun = parkOptions.dryRun ?? false;
+      const parkGroup = replayGroupFor(topic, selection ?? {}, { topic: parkedTopic }, 'park');
+      const reason = parkOptions.reason.slice(0, 1024);
+      const report = await redrive(
+        topic,
+        selection ?? {},
+        {
+          group: parkGroup,
+          dryRun,
+          toRecord: (entry, at) => ({ topic: parkedTopic, key: entry.record.key, value: entry.record.value, headers: parkedHeaders(entry, reason, at) }),
+          ensure: () => undefined, // made by the scan of parked positions
+        },
+        (p) => parkOptions.onProgress?.({ scanned: p.scanned, matched: p.matched, parked: p.replayed }),
+      );
+      return { scanned: report.scanned, matched: report.matched, parked: report.replayed, dryRun, parkedTopic, parkGroup, entries: report.entries };
     },
   };
 }

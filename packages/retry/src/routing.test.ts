@@ -145,8 +145,8 @@ describe('as a listed middleware', () => {
     const consumer = createConsumer({ groupId: GROUP, topics: [TOPIC], codec, transport, ensureTopics: [TOPIC], middleware: [routing.middleware] }).on(TYPE, async () => undefined);
     await consumer.start();
     await consumer.stop();
-    expect(ensured).toHaveBeenCalledWith([TOPIC, sized(`${TOPIC}.${GROUP}.retry.10`), sized(`${TOPIC}.${GROUP}.retry.20`), sized(DLQ)]);
-    expect(runs.mock.calls[0]![0].topics).toEqual([TOPIC, `${TOPIC}.${GROUP}.retry.10`, `${TOPIC}.${GROUP}.retry.20`]);
+    expect(ensured).toHaveBeenCalledWith([TOPIC, sized(`${TOPIC}.${GROUP}.retry.10`), sized(`${TOPIC}.${GROUP}.retry.20`), sized(`${TOPIC}.${GROUP}.replay`), sized(DLQ)]);
+    expect(runs.mock.calls[0]![0].topics).toEqual([TOPIC, `${TOPIC}.${GROUP}.retry.10`, `${TOPIC}.${GROUP}.retry.20`, `${TOPIC}.${GROUP}.replay`]);
     expect(broker.topic(DLQ).partitions).toBe(2);
     expect(broker.topic(`${TOPIC}.${GROUP}.retry.20`).partitions).toBe(2);
   });
@@ -237,7 +237,9 @@ describe('replay', () => {
     await broker.idle();
     await consumer.stop();
     expect(effects.sort()).toEqual(['o-1', 'o-2', 'o-3']);
-    const replayed = broker.topic(TOPIC).records().filter((r) => r.headers['evkit_replay-from'] !== undefined);
+    // Replayed to the group's own replay topic: other groups of the source topic never see them.
+    expect(broker.topic(TOPIC).records().filter((r) => r.headers['evkit_replay-from'] !== undefined)).toHaveLength(0);
+    const replayed = broker.topic(`${TOPIC}.${GROUP}.replay`).records();
     expect(replayed).toHaveLength(3);
     for (const record of replayed) expect(record.headers['evkit_replay-from']!.toString()).toMatch(new RegExp(`^${DLQ.replace(/\./g, '\\.')}:\\d:\\d+$`));
   });

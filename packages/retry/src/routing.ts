@@ -22,12 +22,23 @@ export interface TopicNaming {
   retry(sourceTopic: string, groupId: string, delayMs: number): string;
   /** Default `<topic>.<group>.dlq`: one dead-letter topic per source topic and group. */
   deadLetter(sourceTopic: string, groupId: string): string;
+  /**
+   * Default `<topic>.<group>.replay`: where a replay sends a group's dead letters, read by that
+   * group only, so the other groups of the source topic never see a replayed record.
+   */
+  replay?(sourceTopic: string, groupId: string): string;
 }
 
-export const DEFAULT_TOPIC_NAMING: TopicNaming = {
+export const DEFAULT_TOPIC_NAMING: Required<TopicNaming> = {
   retry: (topic, groupId, delayMs) => `${topic}.${groupId}.retry.${delayMs}`,
   deadLetter: (topic, groupId) => `${topic}.${groupId}.dlq`,
+  replay: (topic, groupId) => `${topic}.${groupId}.replay`,
 };
+
+/** The group's replay topic under `naming`; a naming written before replay topics existed gets the default. */
+export function replayTopicName(naming: TopicNaming, sourceTopic: string, groupId: string): string {
+  return (naming.replay ?? DEFAULT_TOPIC_NAMING.replay)(sourceTopic, groupId);
+}
 
 export interface FailureRoutingOptions {
   /** Sends retry and dead-letter records as they are: key, value bytes and headers unchanged. */
@@ -64,6 +75,8 @@ export interface FailureRouting extends DeadLetterSink {
   /** The retry topics a consumer of `sourceTopics` must also read (non-blocking mode). */
   retryTopics(sourceTopics: readonly string[]): string[];
   readonly deadLetterTopic: (sourceTopic: string) => string;
+  /** The group's replay topic for `sourceTopic`, read in both modes; its records are handled as fresh records of the source topic. */
+  readonly replayTopic: (sourceTopic: string) => string;
   /** When a retry record is due (the consumer's `deferUntil`). */
   readonly deferUntil: (record: IncomingRecord) => number | undefined;
 }
@@ -103,8 +116,16 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
   const tierDelays = mode === 'blocking' ? [] : [...new Set(delaysMs.slice(0, Math.max(0, maxAttempts - 1)))];
   /** The delay of `topic` when it is one of `sourceTopic`'s retry tiers. */
   const tierDelayOf = (sourceTopic: string, topic: string) => tierDelays.find((delay) => naming.retry(sourceTopic, groupId, delay) === topic);
+  // Replay topic → its source topic: a replayed record is a fresh record of the source topic, so
+  // a new failure retries through the source's tiers and lands in the source's dead-letter topic.
+  const replaySources = new Map<string, string>();
   /** A retry record remembers its source, attempts and first failure; anything malformed reads as a fresh record. */
-  const bookkeepingOf = (record: IncomingRecord) => parseRetryBookkeeping(record, tierDelayOf);
+  const bookkeepingOf = (record: IncomingRecord) => {
+    const parsed = parseRetryBookkeeping(record, tierDelayOf);
+    const replayedFrom = replaySources.get(record.topic);
+    if (replayedFrom !== undefined && parsed.bookkeeping.source.topic === record.topic) parsed.bookkeeping.source = { ...parsed.bookkeeping.source, topic: replayedFrom };
+    return parsed;
+  };
   const dueAt = createDeferralClock({ jitter, now });
   // Retry topic → its source topic, as `retryTopics` named them: a record on a tier with no
   // (or malformed) bookkeeping is dead-lettered to its source's dead-letter topic, not the tier's.
@@ -218,7 +239,7 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
   /** Retry and dead-letter topics take whatever their source topic takes, plus routing's headers. */
   const routedTopicSpecs = (sourceTopics: readonly string[]) =>
     sourceTopics.flatMap((source): TopicSpec[] =>
-      [...routing.retryTopics([source]), routing.deadLetterTopic(source)].map((topic) => ({
+      [...routing.retryTopics([source]), routing.replayTopic(source), routing.deadLetterTopic(source)].map((topic) => ({
         topic,
         sizedLike: { topic: source, headroomBytes: ROUTING_HEADROOM_BYTES },
       })),
@@ -226,7 +247,7 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
 
   const hooks: FailureRoutingHooks = {
     groupId,
-    topicsFor: (sourceTopics) => ({ subscribe: routing.retryTopics(sourceTopics), ensure: routedTopicSpecs(sourceTopics) }),
+    topicsFor: (sourceTopics) => ({ subscribe: [...routing.retryTopics(sourceTopics), ...sourceTopics.map(routing.replayTopic)], ensure: routedTopicSpecs(sourceTopics) }),
     deferUntil: (record) => routing.deferUntil(record),
     deadLetter: { deadLetter: (record, error, info) => deadLetter(record, error, info) },
   };
@@ -242,6 +263,11 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
         }),
       ),
     deadLetterTopic: (sourceTopic) => naming.deadLetter(sourceTopic, groupId),
+    replayTopic(sourceTopic) {
+      const topic = replayTopicName(naming, sourceTopic, groupId);
+      replaySources.set(topic, sourceTopic);
+      return topic;
+    },
     deferUntil(record) {
       // Malformed bookkeeping is not deferred: the middleware dead-letters it at once.
       const parsed = bookkeepingOf(record);

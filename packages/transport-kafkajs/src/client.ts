@@ -1,5 +1,7 @@
 import { Kafka, type KafkaConfig, type logCreator, type logLevel, type RetryOptions } from 'kafkajs';
-import { TransportConfigError, TransportConnectError } from '@evkit/transport';
+import type { Logger } from '@evkit/telemetry';
+import { checkBrokers, checkOptionsObject, checkPositiveInteger, TransportConfigError, type ClientErrorReader } from '@evkit/transport';
+import { DEFAULT_KAFKAJS_LOG_LEVEL, defaultKafkaJsLogger, kafkaJsLogCreator } from './kafkajs-log';
 
 /**
  * Either an existing `Kafka` client, or the configuration of a new one. TLS and SASL go to
@@ -19,15 +21,23 @@ export interface KafkaJsClientOptions {
   requestTimeout?: number;
   /** Retries with exponential backoff, for connecting and, unless said otherwise, for sends. */
   retry?: RetryOptions;
+  /**
+   * Where KafkaJS's own log lines go, as evkit lines (`KafkaJS Connection: ...`); errors it
+   * retries by itself (a new topic's leader not yet elected, a rebalance) at debug. Default: evkit's
+   * JSON logger on stderr at `logLevel`.
+   */
+  logger?: Logger;
+  /** KafkaJS's level. Default `WARN`: warnings and errors only. */
   logLevel?: logLevel;
+  /** KafkaJS's own log creator, instead of `logger`. */
   logCreator?: logCreator;
 }
 
-const CONNECTION_OPTIONS = ['brokers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout', 'logLevel', 'logCreator'] as const;
+const CONNECTION_OPTIONS = ['brokers', 'clientId', 'ssl', 'sasl', 'connectionTimeout', 'requestTimeout', 'logger', 'logLevel', 'logCreator'] as const;
 
 /** The client to use, built from the options or given; throws TransportConfigError naming the option at fault. */
 export function resolveClient(options: KafkaJsClientOptions): Kafka {
-  if (options === null || typeof options !== 'object') throw new TransportConfigError('options are required');
+  checkOptionsObject(options);
   if (options.kafka !== undefined) {
     if (!(options.kafka instanceof Kafka)) throw new TransportConfigError('kafka must be a kafkajs Kafka instance');
     const both = CONNECTION_OPTIONS.filter((name) => options[name] !== undefined);
@@ -35,10 +45,10 @@ export function resolveClient(options: KafkaJsClientOptions): Kafka {
     return options.kafka;
   }
   const { brokers } = options;
-  if (!Array.isArray(brokers) || brokers.length === 0 || brokers.some((b) => typeof b !== 'string' || !/^[^\s:]+:\d+$|^\[[^\]]+\]:\d+$/.test(b))) {
-    throw new TransportConfigError('brokers must be a non-empty array of host:port strings');
-  }
-  for (const name of ['connectionTimeout', 'requestTimeout'] as const) positiveInteger(name, options[name]);
+  checkBrokers(brokers);
+  for (const name of ['connectionTimeout', 'requestTimeout'] as const) checkPositiveInteger(name, options[name]);
+  if (options.logger !== undefined && options.logCreator !== undefined) throw new TransportConfigError('give either logger or logCreator, not both');
+  const level = options.logLevel ?? DEFAULT_KAFKAJS_LOG_LEVEL;
   return new Kafka({
     brokers,
     clientId: options.clientId ?? 'evkit',
@@ -47,36 +57,9 @@ export function resolveClient(options: KafkaJsClientOptions): Kafka {
     ...(options.connectionTimeout !== undefined && { connectionTimeout: options.connectionTimeout }),
     ...(options.requestTimeout !== undefined && { requestTimeout: options.requestTimeout }),
     ...(options.retry !== undefined && { retry: options.retry }),
-    ...(options.logLevel !== undefined && { logLevel: options.logLevel }),
-    ...(options.logCreator !== undefined && { logCreator: options.logCreator }),
+    logLevel: level,
+    logCreator: options.logCreator ?? kafkaJsLogCreator(options.logger ?? defaultKafkaJsLogger(level)),
   });
-}
-
-/**
- * `connect` made idempotent: calls share one attempt, a failed attempt is forgotten so the next
- * call tries again, and failures become TransportConnectError.
- */
-export function connectOnce(connect: () => Promise<void>, who: string): { connect(): Promise<void>; reset(): void } {
-  let connecting: Promise<void> | undefined;
-  return {
-    connect() {
-      connecting ??= connect().catch((error: unknown) => {
-        connecting = undefined;
-        throw new TransportConnectError(`${who} could not connect to Kafka: ${messageOf(error)}`, { cause: error, retriable: isRetriable(error) });
-      });
-      return connecting;
-    },
-    reset() {
-      connecting = undefined;
-    },
-  };
-}
-
-/** Throws TransportConfigError unless `value` is undefined or a positive integer. */
-export function positiveInteger(name: string, value: unknown): void {
-  if (value !== undefined && (typeof value !== 'number' || !Number.isInteger(value) || value < 1)) {
-    throw new TransportConfigError(`${name} must be a positive integer, got ${JSON.stringify(value)}`);
-  }
 }
 
 /** The errors along `cause`, outermost first: KafkaJS wraps what went wrong in retry errors. */
@@ -110,3 +93,6 @@ export function protocolErrorType(error: unknown): string | undefined {
 export function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/** How KafkaJS's errors read, for the shared transport code (connectOnce, ensureTopicsWith). */
+export const kafkaJsErrors: ClientErrorReader = { messageOf, isRetriable };

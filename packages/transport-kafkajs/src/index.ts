@@ -4,3 +4,4 @@ export { createKafkaJsSubscriber } from './subscriber';
 export type { KafkaJsSubscriberOptions } from './subscriber';
 export type { KafkaJsClientOptions } from './client';
 export { createTopicsAndWait } from './topics';
+export { kafkaJsLogCreator, withKafkaJsLogger } from './kafkajs-log';

@@ -1,24 +1,18 @@
 import { Partitioners, type Kafka, type Message, type Producer, type RetryOptions } from 'kafkajs';
 import {
-  TransportConfigError,
+  connectOnce,
+  createSendCoalescer,
+  resolveSendCoalescing,
   TransportSendError,
   type OutgoingRecord,
   type PublisherTransport,
   type RecordPosition,
+  type SendCoalescingOptions,
 } from '@evkit/transport';
-import { connectOnce, isRetriable, messageOf, positiveInteger, resolveClient, type KafkaJsClientOptions } from './client';
+import { isRetriable, kafkaJsErrors, messageOf, resolveClient, type KafkaJsClientOptions } from './client';
 
-export interface KafkaJsPublisherOptions extends KafkaJsClientOptions {
-  /**
-   * Sends that arrive while a request is in flight join the next request, up to this many
-   * records in all. A single send larger than this still goes out, alone. Default 10,000.
-   */
-  maxBatchRecords?: number;
-  /** The same bound in bytes (keys, values and headers). Default 1 MiB, Java's `max.request.size`. */
-  maxBatchBytes?: number;
-  /** Wait this long after a send arrives at an idle publisher, for others to join it. Default 0. */
-  lingerMs?: number;
-}
+/** The client options, and the shared coalescing of concurrent sends (`SendCoalescingOptions`). */
+export interface KafkaJsPublisherOptions extends KafkaJsClientOptions, SendCoalescingOptions {}
 
 /**
  * Send retries when `retry` is not given: about two minutes of exponential backoff (300 ms
@@ -38,14 +32,7 @@ interface ProducerIdentity {
 
 export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): PublisherTransport {
   const kafka = resolveClient(options);
-  positiveInteger('maxBatchRecords', options.maxBatchRecords);
-  positiveInteger('maxBatchBytes', options.maxBatchBytes);
-  if (options.lingerMs !== undefined && !(Number.isInteger(options.lingerMs) && options.lingerMs >= 0 && options.lingerMs <= 60_000)) {
-    throw new TransportConfigError(`lingerMs must be an integer from 0 to 60000, got ${JSON.stringify(options.lingerMs)}`);
-  }
-  const maxBatchRecords = options.maxBatchRecords ?? 10_000;
-  const maxBatchBytes = options.maxBatchBytes ?? 1024 * 1024;
-  const lingerMs = options.lingerMs ?? 0;
+  const coalescing = resolveSendCoalescing(options);
   // KafkaJS reports offsets per partition, not per message: remember the partition its
   // partitioner (Java's murmur2, keyless records spread) chose for each message object. A
   // message keeps that partition on KafkaJS's own retries, so a retry re-sends the same batch
@@ -66,12 +53,11 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
         };
       },
     });
-    return { producer, connection: connectOnce(() => producer.connect(), 'publisher') };
+    return { producer, connection: connectOnce(() => producer.connect(), 'publisher', kafkaJsErrors) };
   };
   let identity = newIdentity(kafka);
   // Set when a sendBatch failed after it may have reached the broker: see `send` below.
   let outcomeUnknown = false;
-  const inFlight = new Set<Promise<unknown>>();
 
   const sendAll = async (records: readonly OutgoingRecord[]): Promise<RecordPosition[]> => {
     const topics = [...new Set(records.map((r) => r.topic))];
@@ -143,96 +129,21 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
   // request fails, timeouts and lost connections included (sendMessages.js; kafkajs#1005). The
   // broker may have written that batch all the same; the next batch given the same number is
   // then taken for its retry and acknowledged at its offset, and is lost (B1 in
-  // docs/reliability.md). Serialising sends keeps a concurrent batch from taking the number;
-  // the new producer id keeps a later one from taking it.
+  // docs/reliability.md). Serialising sends keeps a concurrent batch from taking the number (the
+  // coalescer calls `sendAll` again only once the previous call settled); the new producer id
+  // keeps a later one from taking it.
   //
   // Sends that arrive meanwhile wait, and then go out together in one request (coalescing), so
   // that many concurrent single sends cost about what one batch does. Each caller gets its own
   // positions; a failed request fails exactly the callers whose records it carried.
-  const waiting: PendingSend[] = [];
-  let sending = false;
-  let lingering = false;
-  const pump = () => {
-    if (sending || lingering || waiting.length === 0) return;
-    sending = true;
-    const taken = takeBatch(waiting, maxBatchRecords, maxBatchBytes);
-    const work = sendAll(taken.flatMap((pending) => pending.records));
-    inFlight.add(work);
-    work.then(
-      (positions) => {
-        let from = 0;
-        for (const pending of taken) pending.resolve(positions.slice(from, (from += pending.records.length)));
-      },
-      (error: unknown) => {
-        for (const pending of taken) pending.reject(error);
-      },
-    ).finally(() => {
-      inFlight.delete(work);
-      sending = false;
-      pump();
-    });
-  };
+  const coalescer = createSendCoalescer(sendAll, coalescing);
   return {
     connect: () => identity.connection.connect(),
-    send(records) {
-      if (records.length === 0) return Promise.resolve([]);
-      return new Promise<RecordPosition[]>((resolve, reject) => {
-        waiting.push({ records, bytes: sizeOf(records), resolve, reject });
-        if (lingerMs > 0 && !sending && !lingering && waiting.length === 1) {
-          lingering = true;
-          setTimeout(() => {
-            lingering = false;
-            pump();
-          }, lingerMs);
-        } else {
-          pump();
-        }
-      });
-    },
+    send: (records) => coalescer.send(records),
     async disconnect() {
-      while (inFlight.size > 0 || waiting.length > 0 || lingering) {
-        await Promise.allSettled([...inFlight]);
-        if (inFlight.size === 0 && !lingering) pump();
-        if (lingering) await new Promise((resolve) => setTimeout(resolve, lingerMs));
-      }
+      await coalescer.drain();
       identity.connection.reset();
       await identity.producer.disconnect();
     },
   };
-}
-
-interface PendingSend {
-  records: readonly OutgoingRecord[];
-  bytes: number;
-  resolve(positions: RecordPosition[]): void;
-  reject(error: unknown): void;
-}
-
-/** The sends at the head of `waiting` that fit the bounds together; at least one. */
-function takeBatch(waiting: PendingSend[], maxRecords: number, maxBytes: number): PendingSend[] {
-  const taken = [waiting.shift()!];
-  let records = taken[0]!.records.length;
-  let bytes = taken[0]!.bytes;
-  while (waiting.length > 0 && records + waiting[0]!.records.length <= maxRecords && bytes + waiting[0]!.bytes <= maxBytes) {
-    const next = waiting.shift()!;
-    records += next.records.length;
-    bytes += next.bytes;
-    taken.push(next);
-  }
-  return taken;
-}
-
-function sizeOf(records: readonly OutgoingRecord[]): number {
-  let bytes = 0;
-  for (const record of records) {
-    bytes += (record.key?.length ?? 0) + (record.value?.length ?? 0);
-    for (const [name, value] of Object.entries(record.headers)) bytes += name.length + headerLength(value);
-  }
-  return bytes;
-}
-
-/** Characters or bytes: a bound, not an exact size. */
-function headerLength(value: OutgoingRecord['headers'][string]): number {
-  if (value === undefined) return 0;
-  return Array.isArray(value) ? value.reduce((sum, part) => sum + part.length, 0) : value.length;
 }

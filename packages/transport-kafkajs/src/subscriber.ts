@@ -3,7 +3,9 @@
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import {
   BatchHandlerError,
+  connectOnce,
   ConsumerCrashError,
+  resolveSubscriberTuning,
   TransportCommitError,
   TransportConfigError,
   TransportConnectError,
@@ -16,35 +18,24 @@ import {
   type SubscribeOptions,
   type SubscriberErrorListener,
   type SubscriberTransport,
+  type SubscriberTuningOptions,
   type TopicPartition,
 } from '@evkit/transport';
-import { connectOnce, isRetriable, messageOf, positiveInteger, protocolErrorType, resolveClient, type KafkaJsClientOptions } from './client';
+import { isRetriable, kafkaJsErrors, messageOf, protocolErrorType, resolveClient, type KafkaJsClientOptions } from './client';
 import { ensureTopics } from './topics';
 
-export interface KafkaJsSubscriberOptions extends KafkaJsClientOptions {
-  /** Partitions whose batches are handled at the same time. Default 3. */
-  partitionsConsumedConcurrently?: number;
-  /** The broker drops a member silent this long (ms). Default 30000; brokers allow 6000 to 300000. */
-  sessionTimeout?: number;
-  /** How long the broker waits for members to rejoin a rebalance (ms). Default 60000. */
-  rebalanceTimeout?: number;
-  /** Heartbeat period (ms), about a third of sessionTimeout. Default 3000. */
-  heartbeatInterval?: number;
-  /** Most bytes fetched per partition per request. Default 1048576 (1 MiB). */
-  maxBytesPerPartition?: number;
-  /** Most bytes per fetch request. Default 10485760 (10 MiB). */
-  maxBytes?: number;
+/**
+ * The shared subscriber tuning (`SubscriberTuningOptions`, with its defaults), and what KafkaJS
+ * adds or does its own way.
+ */
+export interface KafkaJsSubscriberOptions extends KafkaJsClientOptions, SubscriberTuningOptions {
   /** How long the broker may hold a fetch that has no data (ms); also how soon an idle member sees a rebalance. Default 500. */
   maxWaitTimeInMs?: number;
-  /** Pause of a partition after handleBatch threw, before its records come again (ms); 0 for none. Default 1000. */
-  redeliveryDelayMs?: number;
   /**
    * Asked after a crash whose error is retriable; false stops the consumer for good. Default:
    * always restart (KafkaJS's default). Non-retriable crashes never restart.
    */
   restartOnFailure?: (error: Error) => Promise<boolean>;
-  /** How long `ensureTopics` waits for the partitions of topics it created to get a leader (ms). Default 30000. */
-  topicLeaderTimeoutMs?: number;
   /** Handler failures and crashes. Default: logged at error level through the client's logger. */
   onError?: SubscriberErrorListener;
 }
@@ -65,24 +56,8 @@ function byTopic(partitions: Iterable<TopicPartition>): { topic: string; partiti
 
 export function createKafkaJsSubscriber(options: KafkaJsSubscriberOptions): SubscriberTransport {
   const kafka = resolveClient(options);
-  const settings = {
-    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 3,
-    sessionTimeout: options.sessionTimeout ?? 30_000,
-    rebalanceTimeout: options.rebalanceTimeout ?? 60_000,
-    heartbeatInterval: options.heartbeatInterval ?? 3_000,
-    maxBytesPerPartition: options.maxBytesPerPartition ?? 1_048_576,
-    maxBytes: options.maxBytes ?? 10_485_760,
-    maxWaitTimeInMs: options.maxWaitTimeInMs ?? 500,
-    topicLeaderTimeoutMs: options.topicLeaderTimeoutMs ?? 30_000,
-  };
-  for (const [name, value] of Object.entries(settings)) positiveInteger(name, value);
-  const redeliveryDelayMs = options.redeliveryDelayMs ?? 1_000;
-  if (!Number.isInteger(redeliveryDelayMs) || redeliveryDelayMs < 0) {
-    throw new TransportConfigError(`redeliveryDelayMs must be a non-negative integer, got ${redeliveryDelayMs}`);
-  }
-  if (settings.heartbeatInterval >= settings.sessionTimeout) {
-    throw new TransportConfigError(`heartbeatInterval (${settings.heartbeatInterval}) must be below sessionTimeout (${settings.sessionTimeout})`);
-  }
+  const settings = resolveSubscriberTuning(options);
+  const { redeliveryDelayMs } = settings;
   if (options.restartOnFailure !== undefined && typeof options.restartOnFailure !== 'function') {
     throw new TransportConfigError('restartOnFailure must be a function');
   }
@@ -91,7 +66,7 @@ export function createKafkaJsSubscriber(options: KafkaJsSubscriberOptions): Subs
     options.onError ?? ((error) => logger.error(error.message, { code: error.code, retriable: error.retriable }));
 
   const admin = kafka.admin();
-  const adminConnection = connectOnce(() => admin.connect(), 'subscriber');
+  const adminConnection = connectOnce(() => admin.connect(), 'subscriber', kafkaJsErrors);
   let consumer: Consumer | undefined;
   let groupId = '';
   /** Partitions of the current generation, from the last GROUP_JOIN; empty while rejoining. */

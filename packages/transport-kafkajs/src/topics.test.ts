@@ -1,4 +1,4 @@
-import type { Admin, ITopicConfig, PartitionMetadata } from 'kafkajs';
+import { ConfigResourceTypes, type Admin, type ITopicConfig, type PartitionMetadata } from 'kafkajs';
 import { TransportConfigError, TransportTopicsError } from '@evkit/transport';
 import { ensureTopics } from './topics';
 
@@ -63,37 +63,27 @@ describe('ensureTopics (KafkaJS)', () => {
     const fake = fakeAdmin({ old: { maxMessageBytes: 1000, leaders: [1] } });
     await run(fake, ['old', 'new']);
     expect(fake.admin.createTopics).toHaveBeenCalledTimes(1);
-    expect(fake.admin.createTopics.mock.calls[0]![0]).toEqual({ topics: [{ topic: 'new' }] });
+    expect(fake.admin.createTopics.mock.calls[0]![0]).toEqual({ topics: [{ topic: 'new' }], waitForLeaders: false });
     expect(fake.admin.fetchTopicMetadata).toHaveBeenCalledTimes(2);
     expect(fake.topics.get('new')!.leaders).toEqual([1, 1]);
   });
 
-  it('sizes a topic like its source: the source max.message.bytes plus the headroom', async () => {
+  it('asks KafkaJS for the source max.message.bytes and creates the sized topic with configEntries', async () => {
     const fake = fakeAdmin({ big: { maxMessageBytes: 4_194_304, leaders: [1] } });
-    await run(fake, [
-      { topic: 'big.dlq', sizedLike: { topic: 'big', headroomBytes: 65_536 } },
-      'fresh',
-      { topic: 'fresh.dlq', sizedLike: { topic: 'fresh', headroomBytes: 100 } },
-      { topic: 'orphan.dlq', sizedLike: { topic: 'orphan', headroomBytes: 100 } },
-    ]);
-    // Plain topics first, so that one created in the same call can be sized like.
-    expect(fake.created).toEqual([
-      [{ topic: 'fresh' }],
-      [
-        { topic: 'big.dlq', configEntries: [{ name: 'max.message.bytes', value: String(4_194_304 + 65_536) }] },
-        { topic: 'fresh.dlq', configEntries: [{ name: 'max.message.bytes', value: String(1_048_588 + 100) }] },
-        // A source that does not exist has nothing to copy: the broker's default applies.
-        { topic: 'orphan.dlq' },
-      ],
-    ]);
-    expect(fake.admin.describeConfigs.mock.calls[0]![0]).toMatchObject({ resources: [{ name: 'big' }, { name: 'fresh' }] });
+    await run(fake, [{ topic: 'big.dlq', sizedLike: { topic: 'big', headroomBytes: 65_536 } }]);
+    expect(fake.admin.describeConfigs).toHaveBeenCalledWith({ resources: [{ type: ConfigResourceTypes.TOPIC, name: 'big', configNames: ['max.message.bytes'] }], includeSynonyms: false });
+    expect(fake.admin.createTopics).toHaveBeenCalledWith({ topics: [{ topic: 'big.dlq', configEntries: [{ name: 'max.message.bytes', value: '4259840' }] }], waitForLeaders: false });
+    // The ordering of plain and sized topics, and existing ones left alone: ensureTopicsWith's tests.
   });
 
-  it('leaves existing topics as they are', async () => {
-    const fake = fakeAdmin({ big: { maxMessageBytes: 4_194_304, leaders: [1] }, 'big.dlq': { maxMessageBytes: 1000, leaders: [1] } });
-    await run(fake, [{ topic: 'big.dlq', sizedLike: { topic: 'big', headroomBytes: 1 } }]);
-    expect(fake.admin.createTopics).not.toHaveBeenCalled();
-    expect(fake.admin.describeConfigs).not.toHaveBeenCalled();
+  it('puts KafkaJS own reason in the error when a source has no readable max.message.bytes', async () => {
+    const fake = fakeAdmin({ big: { maxMessageBytes: 1000, leaders: [1] } });
+    fake.admin.describeConfigs.mockResolvedValueOnce({ resources: [{ resourceName: 'big', errorCode: 29, errorMessage: 'Topic authorization failed', configEntries: [] }] } as never);
+    await expect(run(fake, [{ topic: 'big.dlq', sizedLike: { topic: 'big', headroomBytes: 1 } }])).rejects.toMatchObject({
+      code: 'EVKIT_TRANSPORT_TOPICS_FAILED',
+      retriable: false,
+      message: 'topic big has no readable max.message.bytes (Topic authorization failed)',
+    });
   });
 
   it('fails with a retriable TransportTopicsError when a new partition has no leader in time', async () => {

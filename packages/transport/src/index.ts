@@ -27,3 +27,12 @@ export {
   TransportStateError,
   TransportTopicsError,
 } from './errors';
+export { checkBrokers, checkNonNegativeInteger, checkOptionsObject, checkPositiveInteger } from './option-checks';
+export { connectOnce } from './connect-once';
+export type { ClientErrorReader, ConnectOnce } from './connect-once';
+export { createTopicsAndWaitWith, DEFAULT_LEADER_TIMEOUT_MS, ensureTopicsWith, MAX_MESSAGE_BYTES } from './ensure-topics';
+export type { EnsureTopicsOptions, TopicAdmin, TopicLimitValue, TopicToCreate } from './ensure-topics';
+export { resolveSubscriberTuning } from './subscriber-tuning';
+export type { SubscriberTuning, SubscriberTuningOptions } from './subscriber-tuning';
+export { createSendCoalescer, resolveSendCoalescing } from './send-coalescer';
+export type { SendCoalescer, SendCoalescing, SendCoalescingOptions } from './send-coalescer';

@@ -27,7 +27,7 @@ export interface CodegenOptions {
  * schema type with such a short name gets its namespace-qualified name instead.
  */
 const RESERVED = new Set([
-  ...['Buffer', 'Record', 'EventDataMap', 'EventType'],
+  ...['Buffer', 'Record', 'EventDataMap', 'EventType', 'catalogue'],
   ...'any bigint boolean break case catch class const continue debugger default delete do else enum export extends false finally for function if import in instanceof never new null number object return string super switch symbol this throw true try typeof undefined unknown var void while with'.split(' '),
 ]);
 
@@ -211,6 +211,9 @@ function eventMap(files: readonly ValidSchemaFile[], names: ReadonlyMap<string, 
     'export const eventSchemas = {',
     ...sorted.map(([eventType, file]) => `  ${quote(eventType)}: schemas.${topLevelName(file, names)},`),
     '} as const;',
+    '',
+    "/** For `createEvkit({ catalogue })` (@evkit/service): each event type's schema, and its data type for the compiler. */",
+    'export const catalogue: { readonly schemas: typeof eventSchemas; readonly dataTypes?: EventDataMap } = { schemas: eventSchemas };',
   ];
 }
 

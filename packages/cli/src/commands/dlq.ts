@@ -8,6 +8,7 @@ interface SelectionFlags {
   type?: string;
   key?: string;
   code?: string;
+  class?: string;
   from?: string;
   to?: string;
   partition?: string;
@@ -33,6 +34,7 @@ export function selectionFrom(flags: SelectionFlags): ReplaySelection {
     eventType: flags.type,
     key: flags.key,
     errorCode: flags.code,
+    errorClass: flags.class,
     from: date('from', flags.from),
     to: date('to', flags.to),
     partition: partition === undefined ? undefined : Number(partition),
@@ -58,7 +60,18 @@ function line(entry: DeadLetterEntry): string {
     `type=${entry.eventType ?? '?'}`,
     `attempts=${entry.attempts ?? '?'}`,
     `from=${entry.original.topic ?? '?'}[${entry.original.partition ?? '?'}]@${entry.original.offset ?? '?'}`,
+    // The message, on one line and short: `show` prints it whole. The routing removed credentials.
+    `error=${oneLine(`${entry.errorClass ?? '?'}: ${entry.errorMessage ?? ''}`, 160)}`,
   ].join('  ');
+}
+
+function oneLine(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
+}
+
+function destinations(report: { destinations: Record<string, number> }): string {
+  return Object.entries(report.destinations).map(([topic, count]) => `${count} to ${topic}`).join(', ') || 'nothing';
 }
 
 /** Runs `work` with a replayer, and closes its producer connection whatever happens. */
@@ -77,6 +90,7 @@ function withSelectionOptions(command: Command): Command {
     .option('--type <eventType>', 'only this CloudEvents type')
     .option('--key <key>', 'only this record key (aggregate id)')
     .option('--code <errorCode>', 'only this evkit error code, e.g. EVKIT_CODEC_BAD_MAGIC_BYTE')
+    .option('--class <errorClass>', 'only this error class, e.g. TypeError')
     .option('--from <time>', 'dead-lettered at or after (ISO 8601)')
     .option('--to <time>', 'dead-lettered before (ISO 8601)')
     .option('--partition <n>', 'only this partition of the dead-letter topic')
@@ -85,9 +99,9 @@ function withSelectionOptions(command: Command): Command {
 }
 
 export function dlqCommand(output: (json: boolean) => Output): Command {
-  const dlq = new Command('dlq').description('inspect and replay a dead-letter topic (<topic>.<group>.dlq)');
+  const dlq = new Command('dlq').description('inspect, group, replay and park a dead-letter topic (<topic>.<group>.dlq)');
 
-  withSelectionOptions(dlq.command('list <dlqTopic>').description('list dead-lettered records with their diagnostics'))
+  withSelectionOptions(dlq.command('list <dlqTopic>').description('list dead-lettered records (parked ones left out) with their diagnostics and error message'))
     .option('--brokers <list>', 'Kafka brokers, comma separated (default: $EVKIT_KAFKA_BROKERS or the local stack)')
     .option('--json', 'machine-readable output')
     .action(async (topic: string, flags: SelectionFlags & { brokers?: string; json?: boolean }) => {
@@ -120,22 +134,59 @@ export function dlqCommand(output: (json: boolean) => Output): Command {
       }
     });
 
-  withSelectionOptions(dlq.command('replay <dlqTopic>').description('send selected records back to their original topic; resumes where it stopped'))
-    .option('--dry-run', 'show what would be replayed; send and record nothing')
-    .option('--target <topic>', 'send to this topic instead (e.g. a retry tier)')
+  withSelectionOptions(dlq.command('groups <dlqTopic>').description('dead letters grouped by error code, error class and event type'))
     .option('--brokers <list>', 'Kafka brokers, comma separated')
     .option('--json', 'machine-readable output')
-    .action(async (topic: string, flags: SelectionFlags & { brokers?: string; json?: boolean; dryRun?: boolean; target?: string }) => {
+    .action(async (topic: string, flags: SelectionFlags & { brokers?: string; json?: boolean }) => {
       const out = output(flags.json ?? false);
+      const groups = await withReplayer(flags, (r) => r.groups(topic, selectionFrom(flags)));
+      if (out.json) out.out(JSON.stringify(groups.map((g) => ({ ...g, firstAt: new Date(g.firstAt).toISOString(), lastAt: new Date(g.lastAt).toISOString() })), null, 2));
+      else {
+        for (const g of groups) {
+          out.out([String(g.count).padStart(6), (g.errorCode ?? '-').padEnd(32), (g.errorClass ?? '?').padEnd(20), g.eventType ?? '?', `${new Date(g.firstAt).toISOString()} .. ${new Date(g.lastAt).toISOString()}`, `e.g. ${oneLine(g.sampleMessage ?? '', 100)}`].join('  '));
+        }
+        out.err(`${groups.length} group(s); replay one with: evkit dlq replay ${topic} --code CODE --type TYPE [--from TIME]`);
+      }
+    });
+
+  withSelectionOptions(dlq.command('replay <dlqTopic>').description("send selected records to the failing group's replay topic (<topic>.<group>.replay): other groups never see them; resumes where it stopped"))
+    .option('--dry-run', 'show what would be replayed where; send and record nothing')
+    .option('--to-source', 'send to the original topic instead: every consumer group reads them again')
+    .option('--target <topic>', 'send to this topic instead')
+    .option('--brokers <list>', 'Kafka brokers, comma separated')
+    .option('--json', 'machine-readable output')
+    .action(async (topic: string, flags: SelectionFlags & { brokers?: string; json?: boolean; dryRun?: boolean; target?: string; toSource?: boolean }) => {
+      const out = output(flags.json ?? false);
+      if (flags.target && flags.toSource) throw new CliUsageError('give --target or --to-source, not both');
+      const target = flags.target ? { topic: flags.target } : flags.toSource ? ('original' as const) : ('group' as const);
       const report = await withReplayer(flags, (r) => r.replay(topic, selectionFrom(flags), {
         dryRun: flags.dryRun ?? false,
-        ...(flags.target ? { target: { topic: flags.target } } : {}),
+        target,
         onProgress: (p) => out.err(`scanned ${p.scanned}, matched ${p.matched}, replayed ${p.replayed}`),
       }));
       if (out.json) out.out(JSON.stringify({ ...report, entries: report.entries.map(summary) }, null, 2));
       else {
         for (const entry of report.entries) out.out(`${report.dryRun ? 'would replay' : 'replayed'}  ${line(entry)}`);
-        out.out(`${report.dryRun ? 'dry run: ' : ''}${report.matched} matched, ${report.replayed} replayed (position kept in group ${report.replayGroup})`);
+        out.out(`${report.dryRun ? 'dry run: ' : ''}${report.matched} matched, ${report.replayed} replayed; ${report.dryRun ? 'would send' : 'sent'} ${destinations(report)} (position kept in group ${report.replayGroup})`);
+      }
+    });
+
+  withSelectionOptions(dlq.command('park <dlqTopic>').description('move selected records to <topic>.<group>.parked with a reason: they leave the list and are never replayed from here'))
+    .requiredOption('--reason <text>', 'why, recorded on each parked record')
+    .option('--dry-run', 'show what would be parked; send and record nothing')
+    .option('--brokers <list>', 'Kafka brokers, comma separated')
+    .option('--json', 'machine-readable output')
+    .action(async (topic: string, flags: SelectionFlags & { brokers?: string; json?: boolean; dryRun?: boolean; reason: string }) => {
+      const out = output(flags.json ?? false);
+      const report = await withReplayer(flags, (r) => r.park(topic, selectionFrom(flags), {
+        reason: flags.reason,
+        dryRun: flags.dryRun ?? false,
+        onProgress: (p) => out.err(`scanned ${p.scanned}, matched ${p.matched}, parked ${p.parked}`),
+      }));
+      if (out.json) out.out(JSON.stringify({ ...report, entries: report.entries.map(summary) }, null, 2));
+      else {
+        for (const entry of report.entries) out.out(`${report.dryRun ? 'would park' : 'parked'}  ${line(entry)}`);
+        out.out(`${report.dryRun ? 'dry run: ' : ''}${report.matched} matched, ${report.parked} parked to ${report.parkedTopic} (position kept in group ${report.parkGroup})`);
       }
     });
 

@@ -9,7 +9,7 @@ import { diffSchemas, type SchemaChange } from '../schemas/diff';
 import { verifyGitRef } from '../schemas/git';
 import { gitHistory, registryHistory, REQUIRED_LEVEL, type SchemaHistory } from '../schemas/history';
 import { registerSchemas } from '../schemas/register';
-import { checkLines, findingMessage, githubAnnotation } from '../schemas/report';
+import { checkLines, fileLabel, findingMessage, githubAnnotation } from '../schemas/report';
 import { isValid, loadSchemaFiles, schemaError, withSubjects, type NamingStrategy, type SubjectFile } from '../schemas/schema-files';
 
 interface SchemaFlags {
@@ -37,7 +37,7 @@ function withSchemaOptions(command: Command): Command {
     .option('--dir <path>', 'the schema folder', 'schemas')
     .option('--mapping <file>', 'the mapping file (default: <dir>/subjects.json when it exists)')
     .addOption(
-      new Option('--strategy <name>', "subject naming when the mapping gives no subject (default: the mapping's strategy, else topic)").choices(
+      new Option('--strategy <name>', "subject naming when the mapping gives no subject (default: the mapping's strategy, else topic-record, as the codec)").choices(
         SUBJECT_NAME_STRATEGIES,
       ),
     )
@@ -46,12 +46,13 @@ function withSchemaOptions(command: Command): Command {
 }
 
 const againstGitOption = () =>
-  new Option('--against-git <ref>', 'offline: compare with the versions of each file in the git history reachable from <ref>; no registry').conflicts(
+  new Option('--against-git <ref>', 'offline: compare with the versions of each file in the git history reachable from <ref>; no registry, no subject mapping needed').conflicts(
     'registryUrl',
   );
 
-function subjectFiles(flags: SchemaFlags): SubjectFile[] {
-  return withSubjects(loadSchemaFiles(flags), flags.strategy);
+/** In git mode each file is compared with its own history, so subjects only label the output. */
+function subjectFiles(flags: SchemaFlags & { againstGit?: string }): SubjectFile[] {
+  return withSubjects(loadSchemaFiles(flags), flags.strategy, flags.againstGit === undefined ? 'required' : 'optional');
 }
 
 async function historyFrom(flags: HistoryFlags): Promise<SchemaHistory> {
@@ -110,7 +111,7 @@ export function schemasCommand(output: (json: boolean) => Output): Command {
       if (out.json) out.out(JSON.stringify({ registry: registry.displayUrl, results }, null, 2));
       else {
         for (const r of results) {
-          const head = `${r.file} -> ${r.subject ?? '(no subject)'}`;
+          const head = fileLabel(r.file, r.subject);
           if (r.id !== undefined) out.out(`${r.status.padEnd(10)} ${head}: id ${r.id}, version ${r.version ?? '?'}`);
           else out.out(`${r.status.toUpperCase().padEnd(10)} ${head}: ${r.error}`);
         }
@@ -164,7 +165,7 @@ async function diffOne(file: SubjectFile, history: SchemaHistory): Promise<DiffR
 const MARKS: Readonly<Record<SchemaChange['change'], string>> = { added: '+', removed: '-', changed: '~' };
 
 function diffLines(result: DiffResult): string[] {
-  const head = `${result.file} -> ${result.subject ?? '(no subject)'}`;
+  const head = fileLabel(result.file, result.subject);
   const against = result.against === undefined ? '' : ` against ${versionLabel(result.against)}`;
   switch (result.status) {
     case 'invalid':

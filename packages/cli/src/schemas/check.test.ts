@@ -16,6 +16,8 @@ const v3Transitive = record('OrderPlaced', [id, { name: 'currency', type: 'strin
 const v3Breaking = record('OrderPlaced', [id, { name: 'currency', type: 'string', default: 'EUR' }, { name: 'channel', type: 'string' }]);
 const v3Compatible = record('OrderPlaced', [id, { name: 'currency', type: 'string', default: 'EUR' }, { name: 'channel', type: ['null', 'string'], default: null }]);
 const mapping = { schemas: { 'orders/placed.avsc': { topic: 'orders' } } };
+// The default subject naming, as the codec's: topic-record.
+const SUBJECT = 'orders-com.example.test.OrderPlaced';
 
 interface CheckJson {
   against: string;
@@ -73,7 +75,7 @@ describe('evkit schemas check --against-git', () => {
     const [finding] = result.results;
     expect(finding).toMatchObject({
       file: 'schemas/orders/placed.avsc',
-      subject: 'orders-value',
+      subject: SUBJECT,
       status: 'incompatible',
       level: { level: 'BACKWARD_TRANSITIVE', source: 'default' },
       checked: [
@@ -93,9 +95,28 @@ describe('evkit schemas check --against-git', () => {
     writeFiles(repo, { 'schemas/orders/placed.avsc': v3Compatible });
     expect(await check()).toBe(0);
     expect(output.stdout).toBe(
-      `ok   schemas/orders/placed.avsc -> orders-value: compatible at BACKWARD_TRANSITIVE with v1 (${shas[0]}), v2 (${shas[1]})\n`,
+      `ok   schemas/orders/placed.avsc -> ${SUBJECT}: compatible at BACKWARD_TRANSITIVE with v1 (${shas[0]}), v2 (${shas[1]})\n`,
     );
     expect(output.stdout).not.toContain('::error');
+  });
+
+  it('needs no subject mapping: each file is checked against its own history, and named by its path', async () => {
+    writeFiles(repo, { 'schemas/subjects.json': null });
+    shas.push(commitAll(repo, 'no mapping'));
+    writeFiles(repo, { 'schemas/orders/placed.avsc': v3Compatible });
+    expect(await check()).toBe(0);
+    expect(output.stdout).toBe(`ok   schemas/orders/placed.avsc: compatible at BACKWARD_TRANSITIVE with v1 (${shas[0]}), v2 (${shas[1]})\n`);
+    writeFiles(repo, { 'schemas/orders/placed.avsc': v3Transitive });
+    expect(await check('--json')).toBe(1);
+    expect(json().results[0]).toMatchObject({ file: 'schemas/orders/placed.avsc', status: 'incompatible', broken: [{ commit: shas[0] }] });
+    expect(json().results[0]).not.toHaveProperty('subject');
+    output.clear();
+    expect(await run(['schemas', 'diff', '--against-git', 'HEAD'])).toBe(0);
+    expect(output.stdout).toContain(`schemas/orders/placed.avsc: 1 change(s) against v2 (${shas[1]})`);
+    // The registry commands still need subjects, and say how to get them.
+    output.clear();
+    expect(await run(['schemas', 'register', '--registry-url', 'http://127.0.0.1:1'])).toBe(2);
+    expect(output.stderr).toContain('the topic-record naming strategy needs its topic');
   });
 
   it('catches what only a transitive check sees, and --level picks another mode', async () => {
@@ -128,8 +149,8 @@ describe('evkit schemas check --against-git', () => {
       'schemas/subjects.json': { schemas: { 'orders/placed.avsc': { topic: 'orders' }, 'orders/refunded.avsc': { topic: 'refunds' } } },
     });
     expect(await check()).toBe(1);
-    expect(output.stdout).toContain('FAIL schemas/orders/placed.avsc -> orders-value: not a valid Avro schema: undefined type name: com.example.test.strin');
-    expect(output.stdout).toContain('ok   schemas/orders/refunded.avsc -> refunds-value: new, no earlier version');
+    expect(output.stdout).toContain('FAIL schemas/orders/placed.avsc: not a valid Avro schema: undefined type name: com.example.test.strin');
+    expect(output.stdout).toContain('ok   schemas/orders/refunded.avsc -> refunds-com.example.test.OrderRefunded: new, no earlier version');
   });
 
   it('prints GitHub Actions annotations when GITHUB_ACTIONS=true, with paths relative to the workspace', async () => {
@@ -139,7 +160,7 @@ describe('evkit schemas check --against-git', () => {
     expect(await check()).toBe(1);
     const annotations = output.stdout.split('\n').filter((line) => line.startsWith('::'));
     expect(annotations).toEqual([
-      `::error file=${path.basename(repo)}/schemas/orders/placed.avsc,title=orders-value::` +
+      `::error file=${path.basename(repo)}/schemas/orders/placed.avsc,title=${SUBJECT}::` +
         `incompatible at BACKWARD_TRANSITIVE with v1 (${shas[0]}), v2 (${shas[1]}):` +
         `%0Av1 (${shas[0]}) (backward) /fields/channel: field 'channel' has no default and is missing from the writer schema (v1)` +
         `%0Av2 (${shas[1]}) (backward) /fields/channel: field 'channel' has no default and is missing from the writer schema (v2)`,
@@ -169,7 +190,7 @@ describe('GitHub annotations', () => {
 
 describe('checking against a registry (in memory)', () => {
   const tempFolder = useTempFolders();
-  const subject = 'orders-value';
+  const subject = SUBJECT;
 
   const filesWith = (schema: object) => {
     const dir = tempFolder();

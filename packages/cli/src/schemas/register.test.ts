@@ -9,7 +9,8 @@ const breaking = record('OrderPlaced', [{ name: 'orderId', type: 'long' }]);
 
 describe('registering schemas (in-memory registry)', () => {
   const tempFolder = useTempFolders();
-  const subject = 'orders-value';
+  // The default subject naming, as the codec's: topic-record.
+  const subject = 'orders-com.example.test.OrderPlaced';
 
   const files = (placed: object | string, extra: Record<string, unknown> = {}) => {
     const dir = tempFolder();
@@ -41,7 +42,7 @@ describe('registering schemas (in-memory registry)', () => {
     await registerSchemas(files(v1), registry, 'BACKWARD_TRANSITIVE');
     const results = await registerSchemas(files(breaking, { 'other.avsc': '{"type": "fixed"}' }), registry, 'BACKWARD_TRANSITIVE');
     expect(results).toEqual([
-      { file: 'other.avsc', subject: 'others-value', status: 'invalid', error: expect.stringMatching(/^not a valid Avro schema/) as unknown },
+      { file: 'other.avsc', subject: undefined, status: 'invalid', error: expect.stringMatching(/^not a valid Avro schema/) as unknown },
       {
         file: 'placed.avsc',
         subject,
@@ -55,7 +56,7 @@ describe('registering schemas (in-memory registry)', () => {
     const registry = createInMemoryRegistry();
     await registry.setSubjectCompatibility(subject, 'BACKWARD');
     const [result] = await registerSchemas(files(v1), registry, 'BACKWARD_TRANSITIVE');
-    expect(result).toMatchObject({ status: 'refused', error: expect.stringMatching(/^EVKIT_CODEC_COMPATIBILITY_TOO_WEAK: subject 'orders-value' is at BACKWARD/) as unknown });
+    expect(result).toMatchObject({ status: 'refused', error: expect.stringMatching(/^EVKIT_CODEC_COMPATIBILITY_TOO_WEAK: subject 'orders-com.example.test.OrderPlaced' is at BACKWARD/) as unknown });
     expect((await registerSchemas(files(v1), registry, 'BACKWARD'))[0]).toMatchObject({ status: 'registered' });
   });
 });

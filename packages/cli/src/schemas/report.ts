@@ -1,10 +1,14 @@
 import * as path from 'node:path';
 import { isFinding, versionLabel, type SchemaCheckResult } from './check';
 
+/** `file -> subject`, or the file alone when it has none (`--against-git` needs no mapping). */
+export function fileLabel(file: string, subject: string | undefined): string {
+  return subject === undefined ? file : `${file} -> ${subject}`;
+}
+
 /** Human lines for one check result: a verdict line, then one line per reason. */
 export function checkLines(result: SchemaCheckResult): string[] {
-  const subject = result.subject ?? '(no subject)';
-  const head = `${result.file} -> ${subject}`;
+  const head = fileLabel(result.file, result.subject);
   if (result.status === 'invalid') return [`FAIL ${head}: ${result.error}`];
   const level = result.level ? ` at ${result.level.level}${result.level.source === 'flag' ? ' (--level)' : ''}` : '';
   const lines: string[] = [];

@@ -52,15 +52,27 @@ describe('schema files and their subjects', () => {
   it('needs no mapping file for the record strategy, and says what to do when a topic strategy lacks a topic', () => {
     const dir = folder({ 'placed.avsc': placed });
     expect(subjects(dir, 'record')).toEqual([['placed.avsc', 'com.example.test.OrderPlaced']]);
-    expect(() => subjects(dir)).toThrow(/placed.avsc: the topic naming strategy needs its topic.*or use --strategy record/);
-    expect(() => subjects(dir, 'topic-record')).toThrow(CliUsageError);
+    expect(() => subjects(dir)).toThrow(/placed.avsc: the topic-record naming strategy needs its topic.*or use --strategy record/);
+    expect(() => subjects(dir, 'topic')).toThrow(CliUsageError);
+  });
+
+  it('leaves a file without a subject when subjects are optional (--against-git), and still refuses a broken mapping', () => {
+    const dir = folder({ 'placed.avsc': placed, 'orders/cancelled.avsc': cancelled, 'subjects.json': { schemas: { 'orders/cancelled.avsc': { topic: 'orders' } } } });
+    expect(withSubjects(loadSchemaFiles({ dir, cwd: dir }), undefined, 'optional').map((f) => [f.key, f.subject])).toEqual([
+      ['orders/cancelled.avsc', 'orders-com.example.test.OrderCancelled'],
+      ['placed.avsc', undefined],
+    ]);
+    const bare = folder({ 'placed.avsc': '"string"' });
+    expect(withSubjects(loadSchemaFiles({ dir: bare, cwd: bare }), 'record', 'optional')[0]?.subject).toBeUndefined();
+    expect(() => withSubjects(loadSchemaFiles({ dir: bare, cwd: bare }), 'record')).toThrow(/has no name for the record naming strategy/);
   });
 
   it('keeps an invalid schema as a file with its error, and a subject when the strategy does not need its name', () => {
     const dir = folder({ 'broken.avsc': '{"type": "record", "name": "Broken"', 'subjects.json': { schemas: { 'broken.avsc': { topic: 't' } } } });
-    const [file] = withSubjects(loadSchemaFiles({ dir, cwd: dir }));
+    const [file] = withSubjects(loadSchemaFiles({ dir, cwd: dir }), 'topic');
     expect(file).toMatchObject({ key: 'broken.avsc', subject: 't-value', parsed: { error: expect.stringMatching(/^not JSON/) as unknown } });
     expect(withSubjects(loadSchemaFiles({ dir, cwd: dir }), 'record')[0]?.subject).toBeUndefined();
+    expect(withSubjects(loadSchemaFiles({ dir, cwd: dir }))[0]?.subject).toBeUndefined();
   });
 
   it.each([

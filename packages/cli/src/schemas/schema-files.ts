@@ -1,6 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SUBJECT_NAME_STRATEGIES } from '@evkit/codec';
+import { DEFAULT_SUBJECT_NAME_STRATEGY, SUBJECT_NAME_STRATEGIES } from '@evkit/codec';
 import { CliUsageError } from '../exit-codes';
 import { isObject, messageOf, parseAvro, type ParsedSchema } from './avro-tree';
 
@@ -41,7 +41,10 @@ export interface SchemaFile {
 
 /** A schema file with the subject it is registered under. */
 export interface SubjectFile extends SchemaFile {
-  /** Undefined only for an invalid schema whose subject would come from its record name. */
+  /**
+   * Undefined for an invalid schema whose subject would come from its record name, and with
+   * optional subjects (`--against-git`) for a file the mapping gives no subject.
+   */
   readonly subject: string | undefined;
 }
 
@@ -98,27 +101,42 @@ export function loadSchemaFiles(options: SchemaFileOptions): SchemaFiles {
 }
 
 /**
- * Each file with its subject: the mapping's `subject`, else the strategy's name (`--strategy`,
- * else the mapping's `strategy`, else `topic`, the codec's default). Throws CliUsageError when the
- * mapping does not give what the strategy needs.
+ * Whether every file must have a subject: the registry commands look schemas up by subject, while
+ * `--against-git` reads each file's own history and names subjects only where it can.
  */
-export function withSubjects({ files, mapping }: SchemaFiles, strategy?: NamingStrategy): SubjectFile[] {
-  const chosen = strategy ?? mapping.strategy ?? 'topic';
-  return files.map((file) => ({ ...file, subject: subjectOf(file, chosen, mapping) }));
+export type SubjectNeed = 'required' | 'optional';
+
+/**
+ * Each file with its subject: the mapping's `subject`, else the strategy's name (`--strategy`,
+ * else the mapping's `strategy`, else the codec's default, `topic-record`). When subjects are
+ * `required`, throws CliUsageError if the mapping does not give what the strategy needs; when
+ * `optional`, such a file has no subject.
+ */
+export function withSubjects({ files, mapping }: SchemaFiles, strategy?: NamingStrategy, need: SubjectNeed = 'required'): SubjectFile[] {
+  const chosen = strategy ?? mapping.strategy ?? DEFAULT_SUBJECT_NAME_STRATEGY;
+  return files.map((file) => {
+    const named = subjectOf(file, chosen, mapping);
+    if (typeof named === 'object') {
+      if (need === 'required') throw new CliUsageError(named.missing);
+      return { ...file, subject: undefined };
+    }
+    return { ...file, subject: named };
+  });
 }
 
-function subjectOf(file: SchemaFile, strategy: NamingStrategy, mapping: SubjectMapping): string | undefined {
+/** The subject; undefined for an invalid schema whose name it would need; `missing` says what the mapping lacks. */
+function subjectOf(file: SchemaFile, strategy: NamingStrategy, mapping: SubjectMapping): string | undefined | { missing: string } {
   const { entry, display } = file;
   if (entry.subject !== undefined) return entry.subject;
   const where = mapping.file ?? `a ${MAPPING_FILE_NAME} in the schema folder`;
   if (strategy !== 'record' && entry.topic === undefined) {
-    throw new CliUsageError(`${display}: the ${strategy} naming strategy needs its topic; map it in ${where} ("topic" or "subject"), or use --strategy record`);
+    return { missing: `${display}: the ${strategy} naming strategy needs its topic; map it in ${where} ("topic" or "subject"), or use --strategy record` };
   }
   if (strategy === 'topic') return `${entry.topic}-value`;
   if (!isValid(file)) return undefined;
   const recordName = file.parsed.type.name;
   if (recordName === undefined) {
-    throw new CliUsageError(`${display}: the top-level schema has no name for the ${strategy} naming strategy; give its "subject" in ${where}`);
+    return { missing: `${display}: the top-level schema has no name for the ${strategy} naming strategy; give its "subject" in ${where}` };
   }
   return strategy === 'record' ? recordName : `${entry.topic}-${recordName}`;
 }
