@@ -6,7 +6,7 @@ import { awaitDeadLetters, deadLetterTopicOf } from '../support/dlq';
 import { sized } from '../support/env';
 import { bound, sleep } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
-import { createTopic } from '../support/kafka';
+import { createTopic, highWatermarks } from '../support/kafka';
 import { endLoad, keysNamed, startLoad } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
 
@@ -14,6 +14,9 @@ import { memberLogFile, startLocalMember } from '../support/member';
 // are dead-lettered. Then the replay sends them back and they are handled once. The same replay
 // run again sends nothing (its progress is committed), and a replay under another selection,
 // which does send them again, must cause no new side effect: the dedupe store absorbs them.
+// A second group reads the same topic and handles every event: the replays go to the failing
+// group's own replay topic, so the other group's handler is never called again (issue #19), and
+// the source topic gains no record.
 
 const BROKEN = 'broken';
 
@@ -36,6 +39,9 @@ scenario('11', 'DLQ replay run twice: no new side effects', { quick: true, timeo
   const member = await startLocalMember(
     memberSpec(names, 'm1', { routing: { mode: 'non-blocking', maxAttempts: 2, delaysMs: [300] }, failKeys: [BROKEN] }),
   );
+  // The other group: its own run, so its effects and deliveries are counted apart.
+  const otherRun = `${names.run}-other`;
+  const other = await startLocalMember({ ...memberSpec(names, 'other'), run: otherRun, groupId: `${names.groupId}-other` });
   const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
   await producer.connect();
   const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 20 });
@@ -52,6 +58,10 @@ scenario('11', 'DLQ replay run twice: no new side effects', { quick: true, timeo
     await drain(pool, names.run, truth, { timeoutMs: 120_000, accounted: () => broken, settleMs: 0 });
     const letters = await awaitDeadLetters(brokers, dlqTopic, broken, 120_000);
     notes.push(`${letters.length} dead letter(s) before the fix`);
+    // The other group has handled every event (the broken key's too) before any replay.
+    await drain(pool, otherRun, truth, { timeoutMs: 120_000, settleMs: 0 });
+    const otherBefore = await countsOf(pool, otherRun);
+    const sourceBefore = await highWatermarks(brokers, names.topic);
 
     member.heal(BROKEN); // the bug is fixed; now replay
     const effectsBefore = (await effectsOf(pool, names.run)).length;
@@ -67,6 +77,8 @@ scenario('11', 'DLQ replay run twice: no new side effects', { quick: true, timeo
       [names.run, BROKEN],
     );
     const afterThird = (await effectsOf(pool, names.run)).length;
+    const otherAfter = await countsOf(pool, otherRun);
+    const sourceAfter = await highWatermarks(brokers, names.topic);
 
     const line = (label: string, r: ReplayReport) => `${label}: scanned ${r.scanned}, matched ${r.matched}, replayed ${r.replayed}`;
     notes.push(
@@ -74,7 +86,11 @@ scenario('11', 'DLQ replay run twice: no new side effects', { quick: true, timeo
       line('replay 2 (same selection)', second),
       line(`replay 3 (selection key=${BROKEN})`, third),
       `side effects: ${effectsBefore} before the replays, ${afterFirst} after the first, ${afterThird} after the third; ${absorbedRows[0]!.n} re-sent event(s) absorbed`,
+      `the other group: ${otherBefore.effects} side effects and ${otherBefore.deliveries} handler calls before the replays, ${otherAfter.effects} and ${otherAfter.deliveries} after; replays went to ${Object.keys(first.destinations).join(', ')}; source topic end offsets ${sourceBefore} before, ${sourceAfter} after`,
     );
+    if (otherAfter.effects !== otherBefore.effects) extraFailures.push(`the other group gained ${otherAfter.effects - otherBefore.effects} side effect(s) from the replays`);
+    if (otherAfter.deliveries !== otherBefore.deliveries) extraFailures.push(`the other group's handler was called ${otherAfter.deliveries - otherBefore.deliveries} more time(s) after the replays`);
+    if (sourceAfter !== sourceBefore) extraFailures.push(`the replays wrote to the source topic (end offsets ${sourceBefore} → ${sourceAfter})`);
     if (first.replayed !== broken.size) extraFailures.push(`the first replay sent ${first.replayed} of ${broken.size} dead letters`);
     if (afterFirst - effectsBefore !== broken.size) extraFailures.push(`the first replay caused ${afterFirst - effectsBefore} side effect(s), expected ${broken.size}`);
     if (second.replayed !== 0) extraFailures.push(`the same replay run again sent ${second.replayed} record(s)`);
@@ -100,5 +116,15 @@ scenario('11', 'DLQ replay run twice: no new side effects', { quick: true, timeo
     await endLoad(load, producer);
     await publisher.disconnect().catch(() => undefined);
     await member.stop();
+    await other.stop();
   }
 });
+
+/** Side effects and handler calls recorded for `run`. */
+async function countsOf(pool: Pool, run: string): Promise<{ effects: number; deliveries: number }> {
+  const { rows } = await pool.query<{ effects: number; deliveries: number }>(
+    'SELECT (SELECT count(*)::int FROM faults_effects WHERE run = $1) AS effects, (SELECT count(*)::int FROM faults_deliveries WHERE run = $1) AS deliveries',
+    [run],
+  );
+  return rows[0]!;
+}

@@ -61,6 +61,21 @@ export async function partitionsOf(brokers: string[], topic: string): Promise<Pa
   throw lastError instanceof Error ? lastError : new Error(String(lastError));
 }
 
+/** Each partition's end offset, as one comparable text (`0:12,1:9,...`). */
+export async function highWatermarks(brokers: string[], topic: string): Promise<string> {
+  const admin = kafkaClient(brokers).admin();
+  try {
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets
+      .sort((a, b) => a.partition - b.partition)
+      .map((o) => `${o.partition}:${o.high}`)
+      .join(',');
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** Committed offset per partition (-1 when none). */
 export async function committedOffsets(brokers: string[], groupId: string, topic: string): Promise<Map<number, bigint>> {
   const admin = kafkaClient(brokers).admin();

@@ -1,3 +1,6 @@
+// Over 300 lines for a reason: the CloudEvents attribute rules and their fast paths (attributes
+// the producer generated, header sets a stream repeats) share one validator, so a rule is written
+// once and every path applies it.
 import { v7 as uuidv7 } from 'uuid';
 import { truncate } from '@evkit/errors';
 import { InvalidEventError } from './errors';

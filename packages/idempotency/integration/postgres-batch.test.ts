@@ -7,6 +7,7 @@ import {
   IdempotencyTransactionAbortedError,
   IdempotencyTransactionEndedError,
 } from '@evkit/idempotency';
+import { isBatchFailure } from '@evkit/errors';
 import { createLocalStack } from '@evkit/stack';
 import { rejectionOf, returns, sleep } from '../src/store-contract.test-support';
 
@@ -111,6 +112,8 @@ describe('PostgreSQL store: beginBatch', () => {
     const error = await rejectionOf(batch.runOnce(g, 'e-2', committing));
     expect(error).toBeInstanceOf(IdempotencyTransactionEndedError);
     await expect(batch.runOnce(g, 'e-3', returns(undefined))).rejects.toBe(error);
+    // For e-3 it is the batch's failure, not its own: failure routing must not count it as an attempt.
+    expect(isBatchFailure(error)).toBe(true);
     await expect(batch.commit()).rejects.toBe(error);
     // What the handler's COMMIT made durable stays (work and rows together); e-3's claim is gone.
     await expect(visible(g, [`${g}-1`, `${g}-2`])).resolves.toEqual({ processed: ['e-1', 'e-2'], orders: [`${g}-1`, `${g}-2`] });

@@ -1,4 +1,5 @@
 import type { PoolClient } from 'pg';
+import { markBatchFailure } from '@evkit/errors';
 import { untilAborted, type RunOnceOptions } from './abandon';
 import { IdempotencyAttemptAbandonedError, IdempotencyConfigError } from './errors';
 import type { IdempotencyBatch, RunOnceResult } from './store';
@@ -208,7 +209,8 @@ export async function beginPostgresBatch(
 
   const usable = () => {
     if (committed) throw new IdempotencyConfigError(`this batch of consumer group ${group} is committed; begin another`);
-    if (broken) throw broken;
+    // A later event of a broken batch fails for the batch's sake, not its own: not an attempt of it.
+    if (broken) throw markBatchFailure(broken);
   };
 
   return {
@@ -230,7 +232,7 @@ export async function beginPostgresBatch(
           try {
             inserted = (await client.query(parts.sql.insert, [consumerGroup, eventId])).rowCount;
           } catch (error) {
-            throw (broken = parts.failed(`record event ${JSON.stringify(eventId)} of consumer group ${group}`, error));
+            throw markBatchFailure((broken = parts.failed(`record event ${JSON.stringify(eventId)} of consumer group ${group}`, error)));
           }
           known.add(eventId);
           if (inserted === 0) return { duplicate: true };

@@ -1,5 +1,5 @@
 import { createConsumer } from '@evkit/consumer';
-import { EvkitError } from '@evkit/errors';
+import { EvkitError, markBatchFailure } from '@evkit/errors';
 import { createMemoryIdempotencyStore } from '@evkit/idempotency';
 import { TransportSendError } from '@evkit/transport';
 import { FailureRoutingError, NonRetriableError } from './errors';
@@ -195,6 +195,31 @@ describe('blocking retries', () => {
     expect(dlqRecords(broker)).toHaveLength(0);
     expect((await consumer.lag()).reduce((s, p) => s + p.offsetLag, 0)).toBe(1);
   });
+});
+
+describe("a failure of the record's batch, not of the record", () => {
+  it.each(['non-blocking', 'blocking'] as const)(
+    '%s: is neither an attempt nor routed: the record is redelivered and handled, nothing is retried or dead-lettered',
+    async (mode) => {
+      const { broker, publish, consumerWith } = setup({ mode, delaysMs: [1], maxAttempts: 2 });
+      await publish(['k']);
+      let calls = 0;
+      const consumer = consumerWith(
+        async () => {
+          calls += 1;
+          // Twice, as a broken batch transaction fails every event after it until redelivery.
+          if (calls <= 2) throw markBatchFailure(new Error('the batch transaction was lost'));
+        },
+        { failureBackoff: { initialMs: 1, maxMs: 1 } },
+      );
+      await consumer.start();
+      await settle(broker, () => calls === 3);
+      await consumer.stop();
+      expect(calls).toBe(3);
+      expect(dlqRecords(broker)).toHaveLength(0);
+      if (mode === 'non-blocking') expect(broker.topic(`${TOPIC}.${GROUP}.retry.1`).records()).toHaveLength(0);
+    },
+  );
 });
 
 describe('replay', () => {

@@ -9,7 +9,7 @@ import {
   type HandlerContext,
   type Middleware,
 } from '@evkit/consumer';
-import { boundedErrorText, isEvkitError } from '@evkit/errors';
+import { boundedErrorText, isBatchFailure, isEvkitError } from '@evkit/errors';
 import type { RecordHeaders } from '@evkit/envelope';
 import type { IncomingRecord, PublisherTransport, TopicSpec } from '@evkit/transport';
 import { MAX_ATTEMPTS, parseRetryBookkeeping, type RetryBookkeeping } from './bookkeeping';
@@ -202,13 +202,14 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
     try {
       await next(event, context);
     } catch (error) {
+      if (isBatchFailure(error)) throw error; // the batch's, not the record's: redelivered, never routed
       const attempt = parsed.bookkeeping.attempt + 1;
       if (isRetriable(error) && attempt < maxAttempts) {
-        context.logger.warn('handler failed: moved to a retry topic', { attempt, code: isEvkitError(error) ? error.code : undefined });
+        context.logger.warn('handler failed: moved to a retry topic', { attempt, ...failureFields(error) });
         await toRetryTopic(context.record, parsed.bookkeeping, attempt);
       } else {
         await deadLetter(context.record, error, { groupId: context.groupId, reason: 'handler', handler: event.type, attempts: attempt });
-        context.logger.error('handler failed for good: dead-lettered', { attempts: attempt, code: isEvkitError(error) ? error.code : undefined });
+        context.logger.error('handler failed for good: dead-lettered', { attempts: attempt, ...failureFields(error) });
       }
     }
   };
@@ -222,14 +223,15 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
         await next(event, context);
         return;
       } catch (error) {
+        if (isBatchFailure(error)) throw error; // the batch's, not the record's: redelivered, never routed
         firstFailureAt ??= now();
         if (!isRetriable(error) || attempt >= maxAttempts) {
           if (whenExhausted === 'stop') throw error;
           await deadLetter(context.record, error, { groupId: context.groupId, reason: 'handler', handler: event.type, attempts: attempt, firstFailureAt });
-          context.logger.error('handler failed for good: dead-lettered', { attempts: attempt });
+          context.logger.error('handler failed for good: dead-lettered', { attempts: attempt, ...failureFields(error) });
           return;
         }
-        context.logger.warn('handler failed: retrying in place', { attempt });
+        context.logger.warn('handler failed: retrying in place', { attempt, ...failureFields(error) });
         // The consumer stopping cuts the wait short: give up with the handler's error (redelivered).
         if (!(await sleep(jittered(delayFor(attempt)), context.signal))) throw error;
       }
@@ -276,4 +278,9 @@ export function createFailureRouting(options: FailureRoutingOptions): FailureRou
     },
   };
   return routing;
+}
+
+/** What a failure line says about the error: its code and its message (redacted, bounded). */
+function failureFields(error: unknown): { code: string | undefined; error: string } {
+  return { code: isEvkitError(error) ? error.code : undefined, error: boundedErrorText(error) };
 }

@@ -1,21 +1,22 @@
+import {
+  isNonEmptyString as nonEmptyString,
+  isObject as object,
+  isWholeNumber,
+  optionProblem,
+  validateOptions,
+  type OptionCheck as Check,
+  type OptionRules as Rules,
+} from '@evkit/errors';
 import { SagaConfigError } from './errors';
 
 // What createSaga and createSagaInspector check at the edge, as tables: each option and what it
 // must be. The definition is checked by compileSaga, the parts made from evkit check their own.
-type Check = (value: unknown) => string | undefined;
-type Rules = Readonly<Record<string, { required?: boolean; check: Check }>>;
-
-const nonEmptyString: Check = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'a non-empty string');
-const object: Check = (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : 'an object');
 const topics: Check = (v) =>
   Array.isArray(v) && v.length > 0 && v.every((t) => typeof t === 'string' && /^[A-Za-z0-9._-]{1,249}$/.test(t)) ? undefined : 'a list of one or more Kafka topic names';
-const wholeMs =
-  (max: number): Check =>
-  (v) =>
-    Number.isInteger(v) && (v as number) > 0 && (v as number) <= max ? undefined : `a whole number from 1 to ${max}`;
+const wholeMs = (max: number): Check => isWholeNumber(1, max);
 const evkit: Check = (v) =>
   object(v) ?? (['write', 'inTransaction', 'consumer'].every((m) => typeof (v as Record<string, unknown>)[m] === 'function') ? undefined : 'the value of createEvkit (with postgres)');
-const timers: Check = (v) => object(v) ?? validateIn('timers', v, TIMER_OPTIONS);
+const timers: Check = (v) => object(v) ?? optionProblem('timers', v, TIMER_OPTIONS);
 
 const SAGA_OPTIONS: Rules = {
   evkit: { required: true, check: evkit },
@@ -39,25 +40,7 @@ const INSPECTOR_OPTIONS: Rules = {
   table: { check: nonEmptyString },
 };
 
-function validateIn(what: string, options: unknown, rules: Rules): string | undefined {
-  for (const [name, rule] of Object.entries(rules)) {
-    const value = (options as Record<string, unknown>)[name];
-    if (value === undefined) {
-      if (rule.required) return `${what}: ${name} is required`;
-      continue;
-    }
-    const problem = rule.check(value);
-    // A nested table's problem is a sentence of its own; a value's is what it must be.
-    if (problem) return problem.includes(': ') ? problem : `${what}: ${name} must be ${problem}`;
-  }
-  return undefined;
-}
-
-function validate(what: string, options: unknown, rules: Rules): void {
-  if (object(options) !== undefined) throw new SagaConfigError(`${what} options are required (an object)`);
-  const problem = validateIn(what, options, rules);
-  if (problem) throw new SagaConfigError(problem);
-}
+const validate = (what: string, options: unknown, rules: Rules) => validateOptions(what, options, rules, (problem) => new SagaConfigError(problem));
 
 export function validateSagaOptions(options: unknown): void {
   validate('createSaga', options, SAGA_OPTIONS);

@@ -1,17 +1,16 @@
+import {
+  isBoolean as booleanValue,
+  isNonEmptyString as nonEmptyString,
+  isObject as object,
+  isOneOf as oneOf,
+  validateOptions,
+  type OptionCheck as Check,
+  type OptionRules as Rules,
+} from '@evkit/errors';
 import { ServiceConfigError } from './errors';
 
-// What createEvkit and its consumer() check at the edge, as tables: each option, where it is
-// read, and what it must be. The parts made from them check their own options again, in depth.
-type Check = (value: unknown) => string | undefined;
-type Rules = Readonly<Record<string, { required?: boolean; check: Check }>>;
-
-const nonEmptyString: Check = (v) => (typeof v === 'string' && v.length > 0 ? undefined : 'a non-empty string');
-const object: Check = (v) => (v !== null && typeof v === 'object' && !Array.isArray(v) ? undefined : 'an object');
-const booleanValue: Check = (v) => (typeof v === 'boolean' ? undefined : 'a boolean');
-const oneOf =
-  (...allowed: string[]): Check =>
-  (v) =>
-    typeof v === 'string' && allowed.includes(v) ? undefined : `one of ${allowed.join(', ')}`;
+// What createEvkit and its consumer() check at the edge, as tables: each option and what it must
+// be. The parts made from them check their own options again, in depth.
 const catalogue: Check = (v) =>
   object(v) ?? object((v as { schemas?: unknown }).schemas) === undefined
     ? Object.keys((v as { schemas: object }).schemas).length > 0
@@ -48,18 +47,7 @@ const CONSUMER_OPTIONS: Rules = {
   group: { check: object },
 };
 
-function validate(what: string, options: unknown, rules: Rules): void {
-  if (object(options) !== undefined) throw new ServiceConfigError(`${what} options are required (an object)`);
-  for (const [name, rule] of Object.entries(rules)) {
-    const value = (options as Record<string, unknown>)[name];
-    if (value === undefined) {
-      if (rule.required) throw new ServiceConfigError(`${what}: ${name} is required`);
-      continue;
-    }
-    const problem = rule.check(value);
-    if (problem) throw new ServiceConfigError(`${what}: ${name} must be ${problem}`);
-  }
-}
+const validate = (what: string, options: unknown, rules: Rules) => validateOptions(what, options, rules, (problem) => new ServiceConfigError(problem));
 
 export function validateEvkitOptions(options: unknown): void {
   validate('createEvkit', options, EVKIT_OPTIONS);

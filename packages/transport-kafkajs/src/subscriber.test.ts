@@ -5,6 +5,7 @@ import {
   TransportCommitError,
   TransportConfigError,
   TransportConnectError,
+  TransportOffsetsError,
   TransportStateError,
   type PartitionBatch,
   type SubscriberErrorListener,
@@ -231,6 +232,26 @@ describe('createKafkaJsSubscriber', () => {
     expect(consumer.disconnect).toHaveBeenCalled();
     expect(admin.disconnect).toHaveBeenCalled();
   });
+
+  it('reads offsets of a topic created a moment ago again after refreshing stale metadata, and gives up after a bound', async () => {
+    const { subscriber, admin } = await running();
+    const stale = Object.assign(new Error('This server is not the leader for that topic-partition'), { type: 'NOT_LEADER_FOR_PARTITION', retriable: true });
+    let reads = 0;
+    const offsetsOf = jest.fn(() => (++reads <= 2 ? Promise.reject(stale) : Promise.resolve([{ partition: 0, offset: '7', high: '7', low: '0' }])));
+    const refresh = jest.fn(() => Promise.resolve({ topics: [] }));
+    Object.assign(admin, {
+      fetchOffsets: jest.fn(() => Promise.resolve([{ topic: 't.parked', partitions: [{ partition: 0, offset: '-1' }] }])),
+      fetchTopicOffsets: offsetsOf,
+      fetchTopicMetadata: refresh,
+    });
+    await expect(subscriber.offsets('g', ['t.parked'])).resolves.toEqual([{ topic: 't.parked', partition: 0, committed: '-1', highWatermark: '7' }]);
+    expect(refresh).toHaveBeenCalledTimes(2);
+    offsetsOf.mockImplementation(() => Promise.reject(stale));
+    const error = await subscriber.offsets('g', ['t.parked']).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TransportOffsetsError);
+    expect(offsetsOf).toHaveBeenCalledTimes(3 + 5);
+    await subscriber.disconnect();
+  }, 15_000);
 
   it('refuses unusable options and a second run', async () => {
     const kafka = new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING });

@@ -1,5 +1,6 @@
 // Over 300 lines for a reason: the KafkaJS consumer glue is one closure over the group's state
 // (assignment, generation, pauses, seeks, back-off) that every callback reads and writes.
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import {
   BatchHandlerError,
@@ -283,10 +284,14 @@ export function createKafkaJsSubscriber(options: KafkaJsSubscriberOptions): Subs
     async offsets(ofGroup, topics) {
       try {
         await adminConnection.connect();
-        const [committedOffsets, highWatermarks] = await Promise.all([
-          admin.fetchOffsets({ groupId: ofGroup, topics: [...topics] }),
-          Promise.all(topics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) }))),
-        ]);
+        const [committedOffsets, highWatermarks] = await withFreshMetadata(
+          () =>
+            Promise.all([
+              admin.fetchOffsets({ groupId: ofGroup, topics: [...topics] }),
+              Promise.all(topics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) }))),
+            ]),
+          () => admin.fetchTopicMetadata({ topics: [...topics] }),
+        );
         const committedOf = new Map(
           committedOffsets.flatMap(({ topic, partitions }) => partitions.map((p) => [keyOf(topic, p.partition), p.offset] as const)),
         );
@@ -328,3 +333,22 @@ export function createKafkaJsSubscriber(options: KafkaJsSubscriberOptions): Subs
     },
   };
 }
+
+/**
+ * KafkaJS's admin answers a topic created a moment ago (by this member or another) with stale
+ * metadata: NOT_LEADER_FOR_PARTITION, LEADER_NOT_AVAILABLE or UNKNOWN_TOPIC_OR_PARTITION, without
+ * refreshing it. `read` is tried again after `refresh`, with back-off, up to about 3 s in all.
+ */
+async function withFreshMetadata<T>(read: () => Promise<T>, refresh: () => Promise<unknown>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await read();
+    } catch (error) {
+      if (attempt >= 5 || !STALE_METADATA.has(protocolErrorType(error) ?? '')) throw error;
+      await refresh().catch(() => undefined); // the next read reports what is still wrong
+      await sleep(100 * 2 ** attempt);
+    }
+  }
+}
+
+const STALE_METADATA = new Set(['NOT_LEADER_FOR_PARTITION', 'LEADER_NOT_AVAILABLE', 'UNKNOWN_TOPIC_OR_PARTITION']);
