@@ -23,7 +23,8 @@ type Task = { group: string; name: string; fn: () => unknown };
 /** Per-record codec and envelope costs, with tinybench; every encoder is warm (ids and schemas cached). */
 export async function microWorker(spec: Extract<WorkerSpec, { kind: 'micro' }>, endpoints: Endpoints): Promise<WorkerHandler> {
   const { Bench } = await loadTinybench();
-  const codec = createAvroCodec({ registry: { url: endpoints.registryUrl } });
+  // `topic` subjects: the Confluent serializer measured beside it looks its schema up under `<topic>-value`.
+  const codec = createAvroCodec({ registry: { url: endpoints.registryUrl }, subjectNameStrategy: 'topic' });
   const registry = new SchemaRegistry({ host: endpoints.registryUrl });
   const type = avro.Type.forSchema(ORDER_SCHEMA);
   const data = dataFor(0, spec.valueBytes);
