@@ -26,7 +26,8 @@ describe('evkit lag', () => {
     const groupId = `evkit-it-lag-${randomUUID()}`;
     await createTopicsAndWait(admin, [{ topic, numPartitions: 2 }]);
     const written = Date.now() - 120_000;
-    const producer = kafka.producer();
+    // Idempotent: a retried send on a topic created a moment ago must not write its records twice.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     await producer.send({
       topic,
