@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 // Relative, not `@evkit/stack`: Jest's moduleNameMapper does not apply to global teardown.
 import { createLocalStack } from '../packages/stack/src';
-import { CLUSTER_STACK, QUICK, REPORT_FILE, SINGLE_STACK } from './support/env';
+import { CLUSTER_STACK, QUICK, REPORT_FILE, SINGLE_STACK, TRANSPORT } from './support/env';
 import { configuredSecrets, scanLogsForSecrets } from './support/log-secrets';
 import { markdownTable, readResults, verdictOf } from './support/report';
 
@@ -17,7 +17,8 @@ export default async function faultsTeardown(): Promise<void> {
   if (results.length > 0) {
     const table = markdownTable(results);
     const when = new Date().toISOString();
-    fs.writeFileSync(REPORT_FILE, `Fault suite ${QUICK ? '(--quick) ' : ''}run of ${when}\n\n${table}\n${leakReport}`);
+    // The figures are the client's as much as evkit's: the report says which one ran.
+    fs.writeFileSync(REPORT_FILE, `Fault suite ${QUICK ? '(--quick) ' : ''}run of ${when} on ${TRANSPORT} (Node ${process.version})\n\n${table}\n${leakReport}`);
     process.stdout.write(`\n${table}\n\n${results.filter((r) => verdictOf(r) !== 'pass').length} of ${results.length} scenario(s) not passed; table in ${REPORT_FILE}\n`);
   }
   if (process.env.EVKIT_FAULTS_KEEP_STACK !== '1') {

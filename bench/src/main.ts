@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { javaTools } from './clients/java';
 import { BenchResources } from './harness/admin';
 import { describeMachine, loadAverage } from './harness/machine';
+import { findNode22 } from './harness/node22';
 import { ensureStack, stackHealthy } from './harness/stack';
 import { loadConfluentKafka, loadConfluentSchemaRegistry } from './optional-deps';
 import { renderMarkdown } from './report/markdown';
@@ -13,9 +14,10 @@ import { microScenario } from './scenarios/micro';
 import { outboxScenario } from './scenarios/outbox';
 import { producerScenario } from './scenarios/producer';
 import { removeOutboxConnector } from './scenarios/debezium';
+import { dropSagaSchemas, sagaScenario } from './scenarios/saga';
 import { soakScenario } from './scenarios/soak';
 import type { ScenarioContext, ScenarioResult } from './scenarios/types';
-import { settingsFor, type Mode } from './settings';
+import { OUTBOX_RATES, settingsFor, type Mode } from './settings';
 
 const BENCH = path.resolve(__dirname, '..');
 const REPO = path.resolve(BENCH, '..');
@@ -29,8 +31,9 @@ const SCENARIOS: Record<string, (ctx: ScenarioContext) => Promise<ScenarioResult
   ),
   'consumer-throughput': consumerThroughput,
   'consumer-pg-dedupe': consumerPgDedupe,
-  'outbox-latency': outboxScenario,
+  ...Object.fromEntries(OUTBOX_RATES.map((rate) => [`outbox-latency-${rate}`, (ctx: ScenarioContext) => outboxScenario(ctx, rate)])),
   'codec-micro': microScenario,
+  saga: sagaScenario,
   soak: soakScenario,
 };
 
@@ -103,6 +106,7 @@ async function main(): Promise<number> {
     java,
     schemaId: await resources.registerFixtureSchema(),
     confluentUnavailable: confluent && !confluent.ok ? confluent.reason : undefined,
+    node22: findNode22(),
     runId,
     connectUrl: stack.connectUrl,
     tables: tablesOf(runId),
@@ -111,6 +115,8 @@ async function main(): Promise<number> {
     log,
   };
   if (ctx.confluentUnavailable) log(`Confluent client not run: ${ctx.confluentUnavailable}`);
+  if ('unavailable' in ctx.node22) log(`@platformatic/kafka variants not run: ${ctx.node22.unavailable}`);
+  else machine.nodePlatformatic = ctx.node22.version;
 
   const scenarios: ScenarioResult[] = [];
   const failures: BenchResults['failures'] = [];
@@ -191,6 +197,7 @@ async function cleanupRun(runId: string, stack: Awaited<ReturnType<typeof ensure
     await removeOutboxConnector({ connectUrl: stack.connectUrl, runId, pool: resources.pool, log });
     await resources.cleanup();
     await resources.dropTables(Object.values(tablesOf(runId)));
+    await dropSagaSchemas(resources.pool, runId);
   } finally {
     await resources.close();
   }
@@ -201,6 +208,7 @@ async function cleanupRun(runId: string, stack: Awaited<ReturnType<typeof ensure
 function pendingWork(ctx: ScenarioContext): string[] {
   const pending: string[] = [];
   if (ctx.confluentUnavailable) pending.push(`Confluent client + serializer: ${ctx.confluentUnavailable}`);
+  if ('unavailable' in ctx.node22) pending.push(`@platformatic/kafka variants: ${ctx.node22.unavailable}`);
   return pending;
 }
 

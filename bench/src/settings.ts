@@ -17,7 +17,7 @@ export interface Settings {
   pgDedupeRecords: number;
   /** Events through producer and consumer in the soak. */
   soakEvents: number;
-  /** Outbox: offered rate (events/s) and duration of one run (s). */
+  /** Outbox: the highest rate offered (events/s; the curve's points above it are offered at it) and duration of one run (s). */
   outboxRate: number;
   outboxSeconds: number;
   /** tinybench: time per task (ms). */
@@ -32,6 +32,8 @@ export const BATCH_SIZE = 100;
 export const PARTITIONS = 6;
 /** Distinct record keys (aggregate ids), cycled. */
 export const KEY_COUNT = 1000;
+/** Offered rates of the outbox latency curve (events/s), one scenario each: #16's goal is at 500, the last finds where the relays saturate. */
+export const OUTBOX_RATES = [100, 500, 1_000, 2_000] as const;
 /** Value sizes of the producer throughput scenarios, bytes on the wire (Confluent header included). */
 export const VALUE_SIZES = [1024, 200] as const;
 
@@ -61,7 +63,7 @@ export function settingsFor(mode: Mode): Settings {
     consumerRecords: 100_000,
     pgDedupeRecords: 50_000,
     soakEvents: 1_000_000,
-    outboxRate: 1_000,
+    outboxRate: 2_000,
     outboxSeconds: 10,
     microTimeMs: 1_000,
     profile: true,

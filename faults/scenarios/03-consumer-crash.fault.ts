@@ -36,7 +36,6 @@ for (const { id, batching } of [{ id: '3', batching: false }, { id: '3b', batchi
     const perKey = sized(60, 30);
     const kills = sized(2, 1);
     const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
-    await producer.connect();
     const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 100 });
     const spec = (member: string) => memberSpec(names, member, { sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1000, dedupeBatching: batching });
     const notes: string[] = [];

@@ -32,7 +32,6 @@ scenario('4', 'rebalance while handlers are slow (a member joins, then leaves)',
   const total = keys.length * perKey;
   const spec = (member: string) => memberSpec(names, member, { slowMs: 150, keyConcurrency: 2 });
   const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
-  await producer.connect();
   const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 5 });
   const members: MemberHandle[] = [];
   const notes: string[] = [];

@@ -42,7 +42,6 @@ for (const { id, batching, quick } of [
     const total = keys.length * perKey;
     const timeouts = { sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1000, rebalanceTimeout: 20_000, dedupeBatching: batching };
     const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
-    await producer.connect();
     const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 60 });
     let zombie: ChildMember | undefined;
     let other: MemberHandle | undefined;

@@ -8,7 +8,7 @@ import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSi
 import { createTopic, readTopic } from '../support/kafka';
 import { endLoad, keysNamed, startLoad, summarizeFailures } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
-import { STEP_SCHEMA, STEP_TYPE, type MemberHandle } from '../support/workload';
+import { STEP_TYPE, type MemberHandle } from '../support/workload';
 
 // 8. The schema registry down (its process paused: requests hang until the codec's timeout).
 // A producer that already knows its schema (warm cache) keeps publishing; a consumer that already
@@ -41,7 +41,6 @@ scenario('8', 'registry down: warm caches keep working, cold producer fails clos
   const keys = keysNamed('k', 8);
   const perKey = sized(60, 30);
   const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
-  await producer.connect();
   const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 120 });
   const members: MemberHandle[] = [];
   const registryPid = single.pidOf('registry')!;
@@ -60,13 +59,13 @@ scenario('8', 'registry down: warm caches keep working, cold producer fails clos
     const coldProducer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'cold-producer') });
     const attempt = Date.now();
     const outcome = await coldProducer
-      .publish(coldTopic, { type: STEP_TYPE, partitionkey: 'cold', data: { run: names.run, key: 'cold', seq: 0, uid: 'cold-0' } }, STEP_SCHEMA)
+      .publish(coldTopic, { type: STEP_TYPE, key: 'cold', data: { run: names.run, key: 'cold', seq: 0, uid: 'cold-0' } })
       .then(
         () => undefined,
         (error: unknown) => error,
       );
     const failedAfter = Date.now() - attempt;
-    await coldProducer.disconnect().catch(() => undefined);
+    await coldProducer.close().catch(() => undefined);
     if (outcome === undefined) warmFailures.push('the cold producer published while the registry was down');
     else if (!isEvkitError(outcome) || outcome.code !== 'EVKIT_CODEC_REGISTRY_UNAVAILABLE' || !outcome.retriable) {
       warmFailures.push(`the cold producer failed with ${isEvkitError(outcome) ? outcome.code : outcome instanceof Error ? outcome.message : 'a non-error'}, not a retriable EVKIT_CODEC_REGISTRY_UNAVAILABLE`);

@@ -191,14 +191,14 @@ async function runBadRecords(id: string, title: string, badRecords: readonly Bad
   const extraFailures: string[] = [];
   try {
     member = await startLocalMember(memberSpec(names, 'm1', { routing: { mode, maxAttempts: 2, delaysMs: [RETRY_DELAY_MS] } }));
-    await Promise.all([producer.connect(), raw.connect()]);
+    await raw.connect();
     const hostile = await registerHostileSchemas(single.endpoints.registryUrl, names.run);
     // Good events on four keys; the bad records go to the partition of k-0, between its events.
     const keys = ['k-0', 'k-1', 'k-2', 'k-3'];
     const partition = partitionForKey('k-0', PARTITIONS);
     const publish = async (key: string, seq: number) => {
       const step: Step = { run: names.run, key, seq, uid: newEventId() };
-      const { position } = await producer.publish(names.topic, { id: step.uid, type: STEP_TYPE, partitionkey: key, data: step }, STEP_SCHEMA);
+      const { position } = await producer.publish(names.topic, { id: step.uid, type: STEP_TYPE, key, data: step });
       acked.push({ ...step, partition: position.partition, offset: position.offset, at: Date.now() });
     };
     let seq = 0;
@@ -263,7 +263,7 @@ async function runBadRecords(id: string, title: string, badRecords: readonly Bad
     });
     assertPassed(figures);
   } finally {
-    await producer.disconnect().catch(() => undefined);
+    await producer.close().catch(() => undefined);
     await raw.disconnect().catch(() => undefined);
     await member?.stop();
   }

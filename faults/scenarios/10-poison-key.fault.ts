@@ -47,7 +47,6 @@ async function runPoisonKey(id: string, label: string, routing: NonNullable<Memb
   const perKey = sized(30, 15);
   const member = await startLocalMember(memberSpec(names, 'm1', { routing, failKeys: [POISON] }));
   const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
-  await producer.connect();
   const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 50 });
   const notes: string[] = [];
   const extraFailures: string[] = [];

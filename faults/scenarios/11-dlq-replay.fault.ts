@@ -1,14 +1,15 @@
 import type { Pool } from 'pg';
 import { createReplayer, type ReplayReport } from '@evkit/retry';
-import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
+import { loadTransport } from '@evkit/transport';
 import { assertPassed, check, drain, effectsOf } from '../support/checker';
 import { awaitDeadLetters, deadLetterTopicOf } from '../support/dlq';
-import { sized } from '../support/env';
+import { sized, TRANSPORT } from '../support/env';
 import { bound, sleep } from '../support/faults';
 import { checkerPool, memberSpec, namesFor, scenario, single, stepProducer, upSingle } from '../support/harness';
 import { createTopic, highWatermarks } from '../support/kafka';
 import { endLoad, keysNamed, startLoad } from '../support/load';
 import { memberLogFile, startLocalMember } from '../support/member';
+import { fileLogger } from '../support/workload';
 
 // 11. Replaying the dead-letter topic, twice. A key fails until its bug is "fixed"; its events
 // are dead-lettered. Then the replay sends them back and they are handled once. The same replay
@@ -43,10 +44,12 @@ scenario('11', 'DLQ replay run twice: no new side effects', { quick: true, timeo
   const otherRun = `${names.run}-other`;
   const other = await startLocalMember({ ...memberSpec(names, 'other'), run: otherRun, groupId: `${names.groupId}-other` });
   const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
-  await producer.connect();
   const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 20 });
-  const publisher = createKafkaJsPublisher({ brokers, logLevel: 1 });
-  const replayer = createReplayer({ publisher, subscriber: () => createKafkaJsSubscriber({ brokers, logLevel: 1 }) });
+  // The replay tool on the members' client too.
+  const transport = loadTransport(TRANSPORT);
+  const { logger } = fileLogger(memberLogFile(names.run, 'replayer'));
+  const publisher = transport.createPublisher({ brokers }, logger);
+  const replayer = createReplayer({ publisher, subscriber: () => transport.createSubscriber({ brokers }, logger) });
   const dlqTopic = deadLetterTopicOf(names.topic, names.groupId);
   const notes: string[] = [];
   const extraFailures: string[] = [];

@@ -2,6 +2,7 @@ import { Pool, type PoolClient } from 'pg';
 import { createSaga, type Saga, type SagaDefinition } from '@evkit/saga';
 import { createEvkit, type Evkit } from '@evkit/service';
 import type { Figures } from '../support/checker';
+import { TRANSPORT } from '../support/env';
 import { fileLogger } from '../support/workload';
 
 // Scenario 13's workload (not a scenario file itself: Jest runs *.fault.ts only): an order saga
@@ -66,7 +67,7 @@ export function sagaPool(spec: SagaSpec, max = 8): Pool {
 
 export function sagaEvkit(spec: SagaSpec, pool: Pool, source: string): Evkit<SagaEvents, true> {
   const { logger } = fileLogger(spec.logFile);
-  return createEvkit({ source, catalogue, kafka: { brokers: spec.brokers }, registry: { url: spec.registryUrl, timeoutMs: 5000 }, postgres: { pool }, logger });
+  return createEvkit({ source, catalogue, client: TRANSPORT, kafka: { brokers: spec.brokers }, registry: { url: spec.registryUrl, timeoutMs: 5000 }, postgres: { pool }, logger });
 }
 
 /**

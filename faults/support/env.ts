@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { LocalStackOptions } from '@evkit/stack';
+import { isKafkaClientName, KAFKA_CLIENTS, type KafkaClientName } from '@evkit/transport';
 
 // Where the fault suite runs: stacks of its own, beside the shared one (which other suites use
 // and which this suite never stops), in folders under the git-ignored .stack/, sharing its jars.
@@ -46,4 +47,13 @@ export const REPEAT = process.env.EVKIT_FAULTS_REPEAT ? Math.max(1, Math.min(100
 /** Scale of a scenario's load: quick runs fewer events. */
 export function sized(full: number, quick: number): number {
   return QUICK ? quick : full;
+}
+
+/** `--transport` (EVKIT_FAULTS_TRANSPORT): the Kafka client of every member and producer. Default kafkajs. */
+export const TRANSPORT: KafkaClientName = transportOf(process.env.EVKIT_FAULTS_TRANSPORT);
+
+function transportOf(value: string | undefined): KafkaClientName {
+  if (value === undefined || value === '') return 'kafkajs';
+  if (isKafkaClientName(value)) return value;
+  throw new Error(`EVKIT_FAULTS_TRANSPORT must be one of ${KAFKA_CLIENTS.join(', ')}, got ${JSON.stringify(value)}`);
 }

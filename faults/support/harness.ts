@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { logLevel } from 'kafkajs';
 import { Pool } from 'pg';
-import { createProducer, type Producer } from '@evkit/producer';
 import { createLocalStack, type LocalStack } from '@evkit/stack';
 import { CLUSTER_STACK, QUICK, REPEAT, SINGLE_STACK } from './env';
 import { memberLogFile } from './member';
-import { createStepCodec, fileLogger, TABLES_SQL, type MemberSpec } from './workload';
+import { stepEvkit, type StepEvkitSetup, type StepProducer } from './step';
+import { fileLogger, TABLES_SQL, type MemberSpec } from './workload';
 
 // What every scenario file shares: the fault stacks, the database the checker reads, names that
 // are unique per run, producers and member specs with the suite's defaults.
@@ -50,29 +49,18 @@ export function namesFor(scenario: string): Names {
   return { run, topic: `faults.${scenario}.${id}`, groupId: `faults-${scenario}-${id}` };
 }
 
-export interface ProducerSetup {
-  brokers: string[];
-  registryUrl?: string;
-  requestTimeout?: number;
-  /** KafkaJS send retries; the transport's default (about two minutes) otherwise. */
-  retry?: { retries: number; initialRetryTime: number; maxRetryTime: number };
-  logFile: string;
-}
+export type ProducerSetup = Pick<StepEvkitSetup, 'brokers' | 'requestTimeout' | 'retry'> & { registryUrl?: string; logFile: string };
 
-export function stepProducer(setup: ProducerSetup): Producer {
-  const { logger, kafkaLog } = fileLogger(setup.logFile);
-  return createProducer({
-    codec: createStepCodec(setup.registryUrl ?? single.endpoints.registryUrl),
-    source: '/evkit-faults',
+/** A producer of step events: an evkit of its own (its own schema cache: a cold one, for scenario 8). */
+export function stepProducer(setup: ProducerSetup): StepProducer {
+  const { logger } = fileLogger(setup.logFile);
+  return stepEvkit({
+    brokers: setup.brokers,
+    clientId: 'evkit-faults-producer',
+    registryUrl: setup.registryUrl ?? single.endpoints.registryUrl,
     logger,
-    kafka: {
-      brokers: setup.brokers,
-      clientId: 'evkit-faults-producer',
-      logLevel: logLevel.WARN,
-      logCreator: kafkaLog,
-      ...(setup.requestTimeout === undefined ? {} : { requestTimeout: setup.requestTimeout }),
-      ...(setup.retry === undefined ? {} : { retry: setup.retry }),
-    },
+    ...(setup.requestTimeout === undefined ? {} : { requestTimeout: setup.requestTimeout }),
+    ...(setup.retry === undefined ? {} : { retry: setup.retry }),
   });
 }
 

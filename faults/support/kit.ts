@@ -33,7 +33,7 @@ export interface LoadScenario {
   keys?: number;
   perKey: number;
   paceMs?: number;
-  /** The producer's request timeout (KafkaJS default 30 s). */
+  /** The producer's request timeout (both clients' default: 30 s). */
   requestTimeout?: number;
   /** The producer's send retries (the transport's default otherwise). */
   retry?: ProducerSetup['retry'];
@@ -66,7 +66,6 @@ export async function runLoadScenario(scenario: LoadScenario): Promise<Figures> 
   const keys = keysNamed('k', scenario.keys ?? 8);
   let load: Load | undefined;
   try {
-    await producer.connect();
     load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey: scenario.perKey, paceMs: scenario.paceMs ?? 25 });
     const started = load;
     const total = keys.length * scenario.perKey;
@@ -108,7 +107,7 @@ export async function runLoadScenario(scenario: LoadScenario): Promise<Figures> 
   } finally {
     load?.stop();
     await load?.done.catch(() => undefined);
-    await producer.disconnect().catch(() => undefined);
+    await producer.close().catch(() => undefined);
     await member.stop().catch(() => undefined);
   }
 }

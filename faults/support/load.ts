@@ -1,8 +1,8 @@
 import { newEventId } from '@evkit/envelope';
 import { isEvkitError } from '@evkit/errors';
 import { partitionForKey } from '@evkit/transport';
-import type { Producer } from '@evkit/producer';
-import { STEP_SCHEMA, STEP_TYPE, sleep, type Step } from './workload';
+import type { StepProducer } from './step';
+import { STEP_TYPE, sleep, type Step } from './workload';
 
 // The producer side and the ground truth: every key is a sequence of events sent one after the
 // other; an event whose send failed is sent again with the same id (what an application does),
@@ -31,7 +31,7 @@ export interface SendFailure {
 export interface LoadOptions {
   run: string;
   topic: string;
-  producer: Producer;
+  producer: StepProducer;
   keys: readonly string[];
   perKey: number;
   /** Pause between two events of one key; sets the pace, so faults land mid-stream. */
@@ -72,11 +72,7 @@ export function startLoad(options: LoadOptions): Load {
       for (let attempt = 1; attempt <= maxAttempts && Date.now() < deadline && !sent; attempt += 1) {
         attempts += 1;
         try {
-          const { position } = await options.producer.publish(
-            options.topic,
-            { id: step.uid, type: STEP_TYPE, partitionkey: key, data: step },
-            STEP_SCHEMA,
-          );
+          const { position } = await options.producer.publish(options.topic, { id: step.uid, type: STEP_TYPE, key, data: step });
           acked.push({ ...step, partition: position.partition, offset: position.offset, at: Date.now() });
           sent = true;
         } catch (error) {
@@ -112,14 +108,14 @@ export function startLoad(options: LoadOptions): Load {
   };
 }
 
-/** The failures grouped by code, retriable flag and message start, for the notes. */
-/** A scenario's clean-up: stops the load, waits for its last send, disconnects its producer. */
-export async function endLoad(load: Load, producer: { disconnect(): Promise<void> }): Promise<void> {
+/** A scenario's clean-up: stops the load, waits for its last send, closes its producer. */
+export async function endLoad(load: Load, producer: Pick<StepProducer, 'close'>): Promise<void> {
   load.stop();
   await load.done.catch(() => undefined);
-  await producer.disconnect().catch(() => undefined);
+  await producer.close().catch(() => undefined);
 }
 
+/** The failures grouped by code, retriable flag and message start, for the notes. */
 export function summarizeFailures(failures: readonly SendFailure[]): string[] {
   const groups = new Map<string, { count: number; first: number; last: number }>();
   for (const f of failures) {

@@ -1,39 +1,20 @@
 import * as fs from 'node:fs';
-import { logLevel, type logCreator } from 'kafkajs';
 import { Pool, type PoolClient } from 'pg';
 import { createAvroCodec, type AvroCodec } from '@evkit/codec';
-import { createConsumer, type Consumer, type ConsumerOptions, type Middleware } from '@evkit/consumer';
+import type { Middleware } from '@evkit/consumer';
 import { isEvkitError } from '@evkit/errors';
-import { createPostgresIdempotencyStore, type BatchingIdempotencyStore, type IdempotencyBatch } from '@evkit/idempotency';
-import { createFailureRouting } from '@evkit/retry';
+import type { BatchingIdempotencyStore, IdempotencyBatch, PostgresIdempotencyStore } from '@evkit/idempotency';
+import type { ServiceConsumer } from '@evkit/service';
 import { createJsonLogger, type Logger } from '@evkit/telemetry';
-import { createKafkaJsPublisher } from '@evkit/transport-kafkajs';
+import { stepEvkit, STEP_SCHEMA, STEP_TYPE, type Step, type StepEvents } from './step';
 
 // The one workload every scenario runs, and the consumer side of it: a handler whose side effect
 // is a row in PostgreSQL written in the dedupe store's transaction, and a recorder around it that
 // logs every delivery and its outcome. The checker reads both tables (checker.ts). Used in the
 // test process and in the child processes the suite kills or pauses (member.ts).
 
-export const STEP_TYPE = 'dev.evkit.faults.step';
-/** Every event carries the run, its key, its per-key sequence number and a unique id (= the event id). */
-export const STEP_SCHEMA = {
-  type: 'record',
-  name: 'FaultStep',
-  namespace: 'dev.evkit.faults',
-  fields: [
-    { name: 'run', type: 'string' },
-    { name: 'key', type: 'string' },
-    { name: 'seq', type: 'int' },
-    { name: 'uid', type: 'string' },
-  ],
-} as const;
-
-export interface Step {
-  run: string;
-  key: string;
-  seq: number;
-  uid: string;
-}
+// The suite's files take the event from here, with the rest of the workload.
+export { STEP_SCHEMA, STEP_TYPE, type Step } from './step';
 
 /** Side effects (no unique constraint: a second application shows as a second row) and deliveries. */
 export const TABLES_SQL = `
@@ -111,7 +92,7 @@ export interface MemberSpec {
 }
 
 export interface MemberHandle {
-  consumer: Consumer;
+  consumer: ServiceConsumer<StepEvents, PoolClient>;
   /** Lets a failing key through from now on (scenario 11: the bug is fixed, replay). */
   heal(key: string): void;
   stop(): Promise<void>;
@@ -119,7 +100,7 @@ export interface MemberHandle {
   recordFailures(): number;
 }
 
-export function fileLogger(logFile: string): { logger: Logger; kafkaLog: logCreator } {
+export function fileLogger(logFile: string): { logger: Logger } {
   const write = (line: string) => {
     try {
       fs.appendFileSync(logFile, `${line}\n`);
@@ -127,12 +108,7 @@ export function fileLogger(logFile: string): { logger: Logger; kafkaLog: logCrea
       // the log is for people; losing a line must not change the run
     }
   };
-  const logger = createJsonLogger('info', write);
-  const kafkaLog: logCreator = () => ({ namespace, level, log }) => {
-    const { message, ...rest } = log;
-    write(JSON.stringify({ time: new Date().toISOString(), level: logLevel[level], kafkajs: namespace, message, ...rest }));
-  };
-  return { logger, kafkaLog };
+  return { logger: createJsonLogger('info', write) };
 }
 
 export function createStepCodec(registryUrl: string, timeoutMs = 5000): AvroCodec {
@@ -140,14 +116,22 @@ export function createStepCodec(registryUrl: string, timeoutMs = 5000): AvroCode
 }
 
 export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Promise<void>): MemberHandle {
-  const { logger, kafkaLog } = fileLogger(spec.logFile);
+  const { logger } = fileLogger(spec.logFile);
   const pool = new Pool({ connectionString: spec.postgresUrl, max: 8, connectionTimeoutMillis: spec.pgConnectTimeoutMs ?? 10_000 });
   pool.on('error', () => {});
   // Records go through a pool of their own, outside the handler's transaction.
   const recordPool = new Pool({ connectionString: spec.postgresUrl, max: 2, connectionTimeoutMillis: 60_000 });
   recordPool.on('error', () => {});
-  const postgresStore = createPostgresIdempotencyStore({ pool, table: PROCESSED_EVENTS_TABLE });
-  const codec = createStepCodec(spec.registryUrl, spec.registryTimeoutMs);
+  const evkit = stepEvkit(
+    {
+      brokers: spec.brokers,
+      clientId: spec.member,
+      registryUrl: spec.registryUrl,
+      ...(spec.registryTimeoutMs === undefined ? {} : { registryTimeoutMs: spec.registryTimeoutMs }),
+      logger,
+    },
+    { pool, processedEventsTable: PROCESSED_EVENTS_TABLE },
+  );
   const failing = new Set(spec.failKeys ?? []);
   const hanging = new Set(spec.hang?.keys ?? []);
   let applied = 0; // handler calls that wrote the effect (their transaction may still roll back)
@@ -178,29 +162,27 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
   // With dedupeBatching an effect commits with its batch, not when its handler returns: the
   // after-commit hook runs once the batch's COMMIT is done, before the offset commit.
   const steps = new Map<string, Step>(); // event id → step, of the calls in flight
-  const store: BatchingIdempotencyStore = spec.dedupeBatching
-    ? {
-        ...postgresStore,
-        async beginBatch(group, eventIds) {
-          const batch = await postgresStore.beginBatch(group, eventIds);
-          const done: Step[] = [];
-          const hooked: IdempotencyBatch = {
-            async runOnce(group, eventId, work, options) {
-              const outcome = await batch.runOnce(group, eventId, work, options);
-              const step = steps.get(eventId);
-              if (!outcome.duplicate && step) done.push(step);
-              return outcome;
-            },
-            failure: () => batch.failure?.(),
-            async commit() {
-              await batch.commit();
-              for (const step of done) await afterCommit(step);
-            },
-          };
-          return hooked;
+  const observeCommits = (postgresStore: PostgresIdempotencyStore): BatchingIdempotencyStore => ({
+    ...postgresStore,
+    async beginBatch(group, eventIds) {
+      const batch = await postgresStore.beginBatch(group, eventIds);
+      const done: Step[] = [];
+      const hooked: IdempotencyBatch = {
+        async runOnce(group, eventId, work, options) {
+          const outcome = await batch.runOnce(group, eventId, work, options);
+          const step = steps.get(eventId);
+          if (!outcome.duplicate && step) done.push(step);
+          return outcome;
         },
-      }
-    : postgresStore;
+        failure: () => batch.failure?.(),
+        async commit() {
+          await batch.commit();
+          for (const step of done) await afterCommit(step);
+        },
+      };
+      return hooked;
+    },
+  });
 
   /** Outside dedupe, inside retry routing: sees every call and whether dedupe absorbed it. */
   const recorder: Middleware = (next) => async (event, context) => {
@@ -218,49 +200,36 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
     if (!context.duplicate && !spec.dedupeBatching) await afterCommit(step);
   };
 
-  const kafka = { brokers: spec.brokers, clientId: spec.member, logLevel: logLevel.WARN, logCreator: kafkaLog };
-  let options: ConsumerOptions = {
+  const { routing } = spec;
+  const consumer = evkit.consumer({
     groupId: spec.groupId,
     topics: spec.topics,
-    codec,
-    kafka: {
-      ...kafka,
+    fromBeginning: true,
+    // Exact delays: the scenarios time retries (latency of the other keys, dead letters).
+    retry: routing ? { mode: routing.mode, attempts: routing.maxAttempts, delaysMs: routing.delaysMs, jitter: 0 } : false,
+    dedupe: spec.dedupeBatching ? { store: observeCommits } : true,
+    // Explicit both ways: batching is the default with this store, and the per-record scenarios must stay per record.
+    dedupeBatching: spec.dedupeBatching === true,
+    // Listed middleware runs inside the failure routing and outside dedupe: where the recorder must be.
+    middleware: [recorder],
+    group: {
       ...(spec.sessionTimeout === undefined ? {} : { sessionTimeout: spec.sessionTimeout }),
       ...(spec.heartbeatInterval === undefined ? {} : { heartbeatInterval: spec.heartbeatInterval }),
       ...(spec.rebalanceTimeout === undefined ? {} : { rebalanceTimeout: spec.rebalanceTimeout }),
     },
-    idempotency: store,
-    // Explicit both ways: batching is the default with this store, and the per-record scenarios must stay per record.
-    dedupeBatching: spec.dedupeBatching === true,
-    middleware: [recorder],
-    fromBeginning: true,
-    logger,
     ...(spec.keyConcurrency === undefined ? {} : { keyConcurrency: spec.keyConcurrency }),
     ...(spec.handlerTimeoutMs === undefined ? {} : { handlerTimeoutMs: spec.handlerTimeoutMs }),
     failureBackoff: spec.failureBackoff ?? { initialMs: 100, maxMs: 2000 },
     ...(spec.commitIntervalMs === undefined ? {} : { commitIntervalMs: spec.commitIntervalMs }),
-  };
-  let publisher: ReturnType<typeof createKafkaJsPublisher> | undefined;
-  if (spec.routing) {
-    publisher = createKafkaJsPublisher(kafka);
-    const routing = createFailureRouting({
-      publisher,
-      groupId: spec.groupId,
-      mode: spec.routing.mode,
-      maxAttempts: spec.routing.maxAttempts,
-      delaysMs: spec.routing.delaysMs,
-      jitter: 0,
-    });
-    options = { ...options, middleware: [routing.middleware, ...(options.middleware ?? [])] };
-  }
-  const consumer = createConsumer(options).on<Step, PoolClient>(
+  });
+  consumer.on(
     STEP_TYPE,
     async (event, context) => {
       const step = event.data;
       if (spec.slowMs) await sleep(spec.slowMs);
       if (failing.has(step.key)) throw new Error(`key ${step.key} always fails (seq ${step.seq})`);
       if (spec.hang && hanging.has(step.key)) await hungCall(spec.hang, context.signal);
-      await context.transaction!.query('INSERT INTO faults_effects (run, uid, key, seq, member, applied_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
+      await context.transaction.query('INSERT INTO faults_effects (run, uid, key, seq, member, applied_ms) VALUES ($1, $2, $3, $4, $5, $6)', [
         spec.run,
         step.uid,
         step.key,
@@ -278,9 +247,7 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
     consumer,
     heal: (key) => failing.delete(key),
     async stop() {
-      await consumer.stop();
-      await publisher?.disconnect();
-      await store.close();
+      await evkit.close();
       await Promise.all([pool.end(), recordPool.end()]);
     },
     recordFailures: () => recordFailures,

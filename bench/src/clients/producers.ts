@@ -1,25 +1,15 @@
 import { SchemaRegistry, SchemaType } from '@kafkajs/confluent-schema-registry';
 import { Partitioners } from 'kafkajs';
-import { createAvroCodec } from '@evkit/codec';
 import { createEvent, toBinaryRecord } from '@evkit/envelope';
-import { createProducer } from '@evkit/producer';
 import { createKafkaJsPublisher } from '@evkit/transport-kafkajs';
-import { AVRO_CONTENT_TYPE, EVENT_SOURCE, EVENT_TYPE, handWrittenHeaders, ORDER_SCHEMA, ORDER_SCHEMA_TEXT, type FixtureRecord } from '../fixture';
-import type { Endpoints, ProducerVariantId } from '../harness/protocol';
+import { AVRO_CONTENT_TYPE, EVENT_SOURCE, EVENT_TYPE, handWrittenHeaders, ORDER_SCHEMA_TEXT, type FixtureRecord } from '../fixture';
+import type { Endpoints, PlatformaticVariantId, ProducerVariantId } from '../harness/protocol';
 import { loadConfluentKafka, loadConfluentSchemaRegistry } from '../optional-deps';
+import { benchEvkit, evkitProducerClient } from './evkit';
 import { KAFKAJS_LOG_LEVEL, kafkaJsClient, subjectOf } from './kafkajs';
+import { publisherClient, type ProducerClient } from './transport';
 
-/**
- * One way of producing the fixture records. Every one is idempotent with acks=all and partitions
- * keys with Java's murmur2; `send` resolves once the whole batch is acknowledged.
- */
-export interface ProducerClient {
-  connect(): Promise<void>;
-  /** Untimed, before each run on a fresh topic: what a warm service already has (schema ids, caches). */
-  prepare(topic: string): Promise<void>;
-  send(topic: string, batch: readonly FixtureRecord[]): Promise<void>;
-  disconnect(): Promise<void>;
-}
+// Every producer variant is idempotent with acks=all and partitions keys with Java's murmur2.
 
 export const PRODUCER_VARIANTS: Record<ProducerVariantId, { label: string; what: string }> = {
   'kafkajs-raw': { label: 'KafkaJS, pre-encoded', what: 'kafkajs 2.2.4 `send` of the pre-encoded records (value bytes and headers ready)' },
@@ -37,10 +27,23 @@ export const PRODUCER_VARIANTS: Record<ProducerVariantId, { label: string; what:
   },
   'evkit-transport': { label: 'evkit transport', what: '@evkit/transport-kafkajs publisher, pre-encoded records' },
   'evkit-envelope': { label: 'evkit transport + envelope', what: 'createEvent + toBinaryRecord per record, pre-encoded value, then the publisher' },
-  'evkit-producer': { label: 'evkit producer', what: '@evkit/producer publishBatch: envelope, Avro codec (warm cache), spans, publisher' },
+  'evkit-producer': {
+    label: 'evkit producer',
+    what: 'createEvkit (@evkit/service) `publish` per record, a batch published at once: envelope, Avro codec (warm cache), spans, the KafkaJS publisher (coalescing)',
+  },
+  'platformatic-raw': {
+    label: '@platformatic/kafka, pre-encoded',
+    what: '@platformatic/kafka 2.x `send` of the pre-encoded records: idempotent, acks=all, its Java-compatible partitioner (Node 22)',
+  },
+  'evkit-transport-platformatic': { label: 'evkit transport on platformatic', what: '@evkit/transport-platformatic publisher, pre-encoded records (Node 22)' },
+  'evkit-producer-platformatic': {
+    label: 'evkit producer on platformatic',
+    what: 'as evkit producer, createEvkit with the @evkit/transport-platformatic publisher (Node 22)',
+  },
 };
 
-export function createProducerClient(variant: ProducerVariantId, endpoints: Endpoints): ProducerClient {
+/** The variants on KafkaJS and Confluent; the platformatic ones are in ./platformatic (Node 22 workers). */
+export function createProducerClient(variant: Exclude<ProducerVariantId, PlatformaticVariantId>, endpoints: Endpoints): ProducerClient {
   switch (variant) {
     case 'kafkajs-raw':
       return kafkaJsProducer(endpoints, (_topic, batch) => Promise.resolve(batch));
@@ -51,16 +54,16 @@ export function createProducerClient(variant: ProducerVariantId, endpoints: Endp
     case 'confluent-linger0':
       return confluentProducer(endpoints, { 'linger.ms': 0 });
     case 'evkit-transport':
-      return evkitPublisher(endpoints, (topic, batch) => batch.map(({ key, value, headers }) => ({ topic, key, value, headers })));
+      return publisherClient(evkitPublisher(endpoints));
     case 'evkit-envelope':
-      return evkitPublisher(endpoints, (topic, batch) =>
+      return publisherClient(evkitPublisher(endpoints), (topic, batch) =>
         batch.map((record) => {
           const event = createEvent({ source: EVENT_SOURCE, type: EVENT_TYPE, partitionkey: record.key, datacontenttype: AVRO_CONTENT_TYPE, data: undefined });
           return { topic, ...toBinaryRecord(event, record.value) };
         }),
       );
     case 'evkit-producer':
-      return evkitProducer(endpoints);
+      return evkitProducerClient(benchEvkit(endpoints));
   }
 }
 
@@ -134,39 +137,4 @@ function confluentProducer(endpoints: Endpoints, librdkafka: Record<string, unkn
   };
 }
 
-function evkitPublisher(
-  endpoints: Endpoints,
-  recordsOf: (topic: string, batch: readonly FixtureRecord[]) => Parameters<ReturnType<typeof createKafkaJsPublisher>['send']>[0],
-): ProducerClient {
-  const publisher = createKafkaJsPublisher({ brokers: endpoints.brokers, clientId: 'bench-evkit', logLevel: KAFKAJS_LOG_LEVEL });
-  return {
-    connect: () => publisher.connect(),
-    prepare: () => Promise.resolve(),
-    async send(topic, batch) {
-      await publisher.send(recordsOf(topic, batch));
-    },
-    disconnect: () => publisher.disconnect(),
-  };
-}
-
-function evkitProducer(endpoints: Endpoints): ProducerClient {
-  const codec = createAvroCodec({ registry: { url: endpoints.registryUrl } });
-  const producer = createProducer({
-    codec,
-    source: EVENT_SOURCE,
-    kafka: { brokers: endpoints.brokers, clientId: 'bench-evkit', logLevel: KAFKAJS_LOG_LEVEL },
-  });
-  return {
-    connect: () => producer.connect(),
-    async prepare(topic) {
-      await codec.prepare(topic, ORDER_SCHEMA);
-    },
-    async send(topic, batch) {
-      await producer.publishBatch(
-        topic,
-        batch.map(({ key, data }) => ({ event: { type: EVENT_TYPE, partitionkey: key, data }, schema: ORDER_SCHEMA })),
-      );
-    },
-    disconnect: () => producer.disconnect(),
-  };
-}
+const evkitPublisher = (endpoints: Endpoints) => createKafkaJsPublisher({ brokers: endpoints.brokers, clientId: 'bench-evkit', logLevel: KAFKAJS_LOG_LEVEL });

@@ -22,8 +22,8 @@ export class Progress {
     if (before < this.expected && this.handled >= this.expected) this.finish({ records: this.handled, elapsedMs: now - this.firstAt });
   }
 
-  /** A no-op event handler that counts. */
-  readonly handler = (): Promise<void> => {
+  /** A no-op event (or record) handler that counts. */
+  readonly handler = (_event?: unknown): Promise<void> => {
     this.add();
     return Promise.resolve();
   };

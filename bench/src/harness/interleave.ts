@@ -57,9 +57,12 @@ export async function interleave(
       if (result.unavailable || result.error) continue;
       try {
         const m = await variant.run(rep);
+        // NaN crosses the worker's IPC as null: a run that measured nothing (no latency) fails here, not in the report.
+        const figures = [m.throughput, ...(m.p50Ms === undefined ? [] : [m.p50Ms, m.p99Ms])];
+        if (!figures.every((n) => typeof n === 'number' && Number.isFinite(n))) throw new Error(`measured nothing usable: ${JSON.stringify(m)}`);
+        log(`  ${rep === 0 ? 'warm-up' : `run ${rep}/${repetitions}`} ${variant.id}: ${describe(m)}`);
         if (rep === 0) result.warmup = m;
         else result.runs.push(m);
-        log(`  ${rep === 0 ? 'warm-up' : `run ${rep}/${repetitions}`} ${variant.id}: ${describe(m)}`);
       } catch (error) {
         result.error = (error as Error).message;
         log(`  ${variant.id} FAILED: ${result.error}`);

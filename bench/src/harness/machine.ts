@@ -9,6 +9,8 @@ export interface MachineInfo {
   memoryGb: number;
   os: string;
   node: string;
+  /** The Node the @platformatic/kafka variants ran on (2.x needs >= 22.22). */
+  nodePlatformatic?: string;
   java: string;
   kafka: string;
   postgres: string;
@@ -22,16 +24,20 @@ const PACKAGES = [
   '@kafkajs/confluent-schema-registry',
   'avsc',
   'pg',
+  '@platformatic/kafka',
   '@confluentinc/kafka-javascript',
   '@confluentinc/schemaregistry',
   'tinybench',
   '@evkit/producer',
   '@evkit/consumer',
   '@evkit/codec',
+  '@evkit/service',
   '@evkit/transport-kafkajs',
+  '@evkit/transport-platformatic',
   '@evkit/idempotency',
   '@evkit/retry',
   '@evkit/outbox',
+  '@evkit/saga',
 ];
 
 export async function describeMachine(kafkaVersion: string, pool: Pool): Promise<MachineInfo> {

@@ -51,10 +51,11 @@ export async function profileVariant(options: {
   warmUp: unknown;
   profiled: unknown;
   beforeRun?: () => Promise<void>;
+  execPath?: string | undefined;
 }): Promise<ProfileSummary> {
   fs.mkdirSync(options.dir, { recursive: true });
   const file = path.join(options.dir, `${options.scenario}.${options.variant}.cpuprofile`);
-  const worker = await Worker.start(options.spec, options.endpoints, `${options.variant} (profiled)`);
+  const worker = await Worker.start(options.spec, options.endpoints, `${options.variant} (profiled)`, options.execPath);
   try {
     await options.beforeRun?.();
     await worker.run(options.warmUp);
@@ -75,15 +76,24 @@ export async function profileVariants<V extends string>(
   options: Omit<Parameters<typeof profileVariant>[0], 'variant' | 'spec' | 'warmUp' | 'profiled'> & {
     specOf: (variant: V) => WorkerSpec;
     payload: (variant: V, rep: string) => unknown;
+    /** The Node binary of a variant's worker, when not this one. */
+    execPathOf?: (variant: V) => string | undefined;
     log: (line: string) => void;
   },
 ): Promise<ProfileSummary[]> {
-  const { specOf, payload, log, ...common } = options;
+  const { specOf, payload, execPathOf, log, ...common } = options;
   const profiles: ProfileSummary[] = [];
   for (const variant of variants) {
     log(`  profiling ${variant}`);
     profiles.push(
-      await profileVariant({ ...common, variant, spec: specOf(variant), warmUp: payload(variant, 'profile-warm-up'), profiled: payload(variant, 'profile') }),
+      await profileVariant({
+        ...common,
+        variant,
+        spec: specOf(variant),
+        warmUp: payload(variant, 'profile-warm-up'),
+        profiled: payload(variant, 'profile'),
+        execPath: execPathOf?.(variant),
+      }),
     );
   }
   return profiles;

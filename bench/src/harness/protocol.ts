@@ -6,7 +6,15 @@ export interface Endpoints {
   postgresUrl: string;
 }
 
-export type ProducerVariantId = 'kafkajs-raw' | 'kafkajs-encode' | 'confluent' | 'confluent-linger0' | 'evkit-transport' | 'evkit-envelope' | 'evkit-producer';
+export type ProducerVariantId =
+  | 'kafkajs-raw'
+  | 'kafkajs-encode'
+  | 'confluent'
+  | 'confluent-linger0'
+  | 'evkit-transport'
+  | 'evkit-envelope'
+  | 'evkit-producer'
+  | PlatformaticVariantId<'evkit-producer-platformatic'>;
 
 export type ConsumerVariantId =
   | 'kafkajs-raw'
@@ -17,7 +25,18 @@ export type ConsumerVariantId =
   | 'evkit-dedupe-memory'
   | 'evkit-retry-armed'
   | 'evkit-dedupe-pg'
-  | 'evkit-dedupe-pg-retry-armed';
+  | 'evkit-dedupe-pg-retry-armed'
+  | PlatformaticVariantId<'evkit-consumer-platformatic'>;
+
+/** The variants on @platformatic/kafka (their worker runs on Node 22): the raw client, the evkit transport on it, full evkit on it. */
+export type PlatformaticVariantId<Full extends string = 'evkit-producer-platformatic' | 'evkit-consumer-platformatic'> =
+  | 'platformatic-raw'
+  | 'evkit-transport-platformatic'
+  | Full;
+
+export const PLATFORMATIC_VARIANTS: readonly PlatformaticVariantId[] = ['platformatic-raw', 'evkit-transport-platformatic', 'evkit-producer-platformatic', 'evkit-consumer-platformatic'];
+
+export const isPlatformaticVariant = (variant: string): variant is PlatformaticVariantId => (PLATFORMATIC_VARIANTS as readonly string[]).includes(variant);
 
 /** What a worker process is for; it builds its client from this once, then serves runs. */
 export type WorkerSpec =
@@ -26,7 +45,9 @@ export type WorkerSpec =
   | { kind: 'soak-producer'; valueBytes: number }
   | { kind: 'soak-consumer'; dedupeTable: string }
   | { kind: 'outbox'; outboxTable: string; relay: { kind: 'polling'; intervalMs: number } | { kind: 'debezium' } }
-  | { kind: 'micro'; schemaId: number; valueBytes: number };
+  | { kind: 'micro'; schemaId: number; valueBytes: number }
+  /** An order saga's orchestrator and participants; `schema` is the PostgreSQL schema of its tables. */
+  | { kind: 'saga'; schema: string; topicPrefix: string };
 
 export interface ProduceRun {
   topic: string;

@@ -15,13 +15,15 @@ export interface NodeVariantOptions {
   beforeRun?(rep: number): Promise<void>;
   /** A reason this variant cannot run here; checked before a process is started. */
   unavailable?: string;
+  /** Another Node binary for the worker process. */
+  execPath?: string;
 }
 
 /** A variant served by its own worker process, started now (client connected, fixture built). */
 export async function nodeVariant(options: NodeVariantOptions): Promise<Variant> {
   const { id, label, what } = options;
   if (options.unavailable) return unavailableVariant(id, label, what, options.unavailable);
-  const worker = await Worker.start(options.spec, options.endpoints, id);
+  const worker = await Worker.start(options.spec, options.endpoints, id, options.execPath);
   return {
     id,
     label,

@@ -26,8 +26,13 @@ export class Worker {
     });
   }
 
-  static async start(spec: WorkerSpec, endpoints: Endpoints, label: string): Promise<Worker> {
-    const child = fork(path.join(__dirname, 'child.js'), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  /** `execPath`: another Node binary for this worker (the @platformatic/kafka variants need Node 22). */
+  static async start(spec: WorkerSpec, endpoints: Endpoints, label: string, execPath?: string): Promise<Worker> {
+    const child = fork(path.join(__dirname, 'child.js'), [], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      ...(execPath === undefined ? {} : { execPath }),
+    });
     const worker = new Worker(child, label);
     await worker.call('init', { spec, endpoints });
     return worker;

@@ -34,6 +34,7 @@ export function renderMarkdown(results: BenchResults, findings: string): string 
         ['Memory', `${machine.memoryGb} GiB`],
         ['OS', machine.os],
         ['Node', machine.node],
+        ...(machine.nodePlatformatic ? [['Node of the @platformatic/kafka variants', machine.nodePlatformatic]] : []),
         ['Java', machine.java],
         ['Kafka (broker and perf tools)', `${machine.kafka}, single KRaft node on 127.0.0.1 (the local stack)`],
         ['PostgreSQL', machine.postgres],
@@ -63,11 +64,17 @@ function targetsTable(targets: readonly TargetResult[]): string {
     ['Target', 'Measured', 'Goal', ''],
     targets.map((t) => [
       t.target,
-      t.value === undefined ? 'not measured' : t.goal.includes('ms') ? `${ms(t.value)} ms` : times(t.value),
+      t.value === undefined ? 'not measured' : formatTarget(t.value, t.unit ?? (t.goal.includes('ms') ? 'ms' : 'ratio')),
       t.goal,
       t.met === undefined ? '–' : t.met ? 'met' : '**missed**',
     ]),
   );
+}
+
+function formatTarget(value: number, unit: NonNullable<TargetResult['unit']>): string {
+  if (unit === 'ms') return `${ms(value)} ms`;
+  if (unit === 'events/s') return `${Math.round(value).toLocaleString('en-US')} events/s`;
+  return times(value);
 }
 
 function renderScenario(scenario: ScenarioResult): string {

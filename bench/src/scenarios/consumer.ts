@@ -1,10 +1,9 @@
 import { CONSUMER_VARIANTS } from '../clients/consumers';
 import { interleave, type Variant } from '../harness/interleave';
-import { profileVariants } from '../harness/profile';
 import type { ConsumerVariantId, ConsumeRun, WorkerSpec } from '../harness/protocol';
 import { functionVariant, nodeVariant, startAll } from '../harness/variants';
 import { PARTITIONS } from '../settings';
-import { selected, type ScenarioContext, type ScenarioResult } from './types';
+import { profilable, profileScenarioVariants, selected, workerRuntime, type ScenarioContext, type ScenarioResult } from './types';
 
 const VALUE_BYTES = 1024;
 const JAVA = { id: 'java', label: 'Java ConsumerPerformance', what: 'org.apache.kafka.tools.ConsumerPerformance 4.1.1, fetch rate (group join excluded)' };
@@ -25,9 +24,20 @@ export const consumerThroughput = (ctx: ScenarioContext): Promise<ScenarioResult
     id: 'consumer-throughput',
     title: 'Consumer throughput, pre-filled topic, no-op handler',
     records: ctx.settings.consumerRecords,
-    variants: ['kafkajs-raw', 'kafkajs-decode', 'confluent', 'evkit-subscriber', 'evkit-consumer', 'evkit-dedupe-memory', 'evkit-retry-armed'],
+    variants: [
+      'kafkajs-raw',
+      'kafkajs-decode',
+      'confluent',
+      'evkit-subscriber',
+      'evkit-consumer',
+      'evkit-dedupe-memory',
+      'evkit-retry-armed',
+      'platformatic-raw',
+      'evkit-transport-platformatic',
+      'evkit-consumer-platformatic',
+    ],
     java: true,
-    profiled: ['kafkajs-raw', 'evkit-consumer'],
+    profiled: ['kafkajs-raw', 'evkit-consumer', 'evkit-consumer-platformatic'],
     truncateDedupe: false,
   });
 
@@ -60,7 +70,7 @@ async function consumerScenario(ctx: ScenarioContext, scenario: ConsumerScenario
       endpoints,
       payload: (rep) => payload(variant, rep),
       ...(beforeRun ? { beforeRun } : {}),
-      ...(variant === 'confluent' && ctx.confluentUnavailable ? { unavailable: ctx.confluentUnavailable } : {}),
+      ...workerRuntime(ctx, variant),
     }),
   );
   if (scenario.java && selected(ctx, ['java']).length > 0) {
@@ -71,15 +81,7 @@ async function consumerScenario(ctx: ScenarioContext, scenario: ConsumerScenario
   }
   const results = await interleave(await startAll(factories), settings, ctx.log);
 
-  const profiles = await profileVariants(settings.profile ? selected(ctx, scenario.profiled) : [], {
-    scenario: id,
-    specOf,
-    payload,
-    endpoints,
-    dir: ctx.profileDir,
-    log: ctx.log,
-    ...(beforeRun ? { beforeRun } : {}),
-  });
+  const profiles = await profileScenarioVariants(ctx, profilable(ctx, scenario.profiled), { scenario: id, specOf, payload, ...(beforeRun ? { beforeRun } : {}) });
 
   return {
     id,

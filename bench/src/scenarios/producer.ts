@@ -1,15 +1,25 @@
 import { PRODUCER_VARIANTS } from '../clients/producers';
 import { interleave, type Variant } from '../harness/interleave';
-import { profileVariants } from '../harness/profile';
 import type { ProducerVariantId, ProduceRun, WorkerSpec } from '../harness/protocol';
 import { functionVariant, nodeVariant, startAll } from '../harness/variants';
 import { BATCH_SIZE, PARTITIONS } from '../settings';
-import { selected, type ScenarioContext, type ScenarioResult } from './types';
+import { profilable, profileScenarioVariants, selected, workerRuntime, type ScenarioContext, type ScenarioResult } from './types';
 
-const NODE_VARIANTS: ProducerVariantId[] = ['kafkajs-raw', 'kafkajs-encode', 'confluent', 'confluent-linger0', 'evkit-transport', 'evkit-envelope', 'evkit-producer'];
+const NODE_VARIANTS: ProducerVariantId[] = [
+  'kafkajs-raw',
+  'kafkajs-encode',
+  'confluent',
+  'confluent-linger0',
+  'evkit-transport',
+  'evkit-envelope',
+  'evkit-producer',
+  'platformatic-raw',
+  'evkit-transport-platformatic',
+  'evkit-producer-platformatic',
+];
 /** Concurrent single sends: raw KafkaJS `send()` per call against evkit's coalescing publisher. */
 const CONCURRENT_VARIANTS: ProducerVariantId[] = ['kafkajs-raw', 'confluent', 'evkit-transport', 'evkit-producer'];
-const PROFILED: ProducerVariantId[] = ['kafkajs-raw', 'evkit-producer'];
+const PROFILED: ProducerVariantId[] = ['kafkajs-raw', 'evkit-producer', 'evkit-producer-platformatic'];
 const JAVA = { id: 'java', label: 'Java ProducerPerformance', what: 'org.apache.kafka.tools.ProducerPerformance 4.1.1: acks=all, idempotence, null keys, no headers' };
 
 /**
@@ -27,7 +37,7 @@ export async function producerScenario(ctx: ScenarioContext, options: { valueByt
   const reps = Array.from({ length: settings.repetitions + 1 }, (_, rep) => rep);
   const nodeVariants = selected(ctx, concurrency === undefined ? NODE_VARIANTS : CONCURRENT_VARIANTS);
   const withJava = selected(ctx, ['java']).length > 0;
-  const profiled = settings.profile && concurrency === undefined ? selected(ctx, PROFILED) : [];
+  const profiled = concurrency === undefined ? profilable(ctx, PROFILED) : [];
   await resources.createTopics([
     ...[...(withJava ? ['java'] : []), ...nodeVariants].flatMap((variant) => reps.map((rep) => topicOf(variant, rep))),
     ...profiled.flatMap((variant) => [topicOf(variant, 'profile-warm-up'), topicOf(variant, 'profile')]),
@@ -56,13 +66,13 @@ export async function producerScenario(ctx: ScenarioContext, options: { valueByt
         spec: specOf(variant),
         endpoints,
         payload: (rep) => payload(variant, rep),
-        ...(variant.startsWith('confluent') && ctx.confluentUnavailable ? { unavailable: ctx.confluentUnavailable } : {}),
+        ...workerRuntime(ctx, variant),
       }),
     ),
   ]);
   const results = await interleave(variants, settings, ctx.log);
 
-  const profiles = await profileVariants(profiled, { scenario: id, specOf, payload, endpoints, dir: ctx.profileDir, log: ctx.log });
+  const profiles = await profileScenarioVariants(ctx, profiled, { scenario: id, specOf, payload });
 
   if (concurrency !== undefined) {
     return {

@@ -1,8 +1,9 @@
 import type { JavaTools } from '../clients/java';
 import type { BenchResources } from '../harness/admin';
 import type { VariantResult } from '../harness/interleave';
-import type { ProfileSummary } from '../harness/profile';
-import type { Endpoints } from '../harness/protocol';
+import { profileVariants, type ProfileSummary } from '../harness/profile';
+import type { Node22 } from '../harness/node22';
+import { isPlatformaticVariant, type Endpoints, type WorkerSpec } from '../harness/protocol';
 import type { Settings } from '../settings';
 
 export interface ScenarioContext {
@@ -14,6 +15,8 @@ export interface ScenarioContext {
   schemaId: number;
   /** Why the Confluent client cannot run here, if it cannot. */
   confluentUnavailable: string | undefined;
+  /** The Node the @platformatic/kafka variants run on, or why there is none. */
+  node22: Node22;
   runId: string;
   /** Kafka Connect's REST URL (the Debezium outbox relay). */
   connectUrl: string;
@@ -28,6 +31,33 @@ export interface ScenarioContext {
 /** The variants of `ids` the run selected. */
 export function selected<T extends string>(ctx: ScenarioContext, ids: readonly T[]): T[] {
   return ctx.variantFilter ? ids.filter((id) => ctx.variantFilter!.includes(id)) : [...ids];
+}
+
+/** Where a Node variant's worker runs: why it cannot run here, or on which Node binary when not this one. */
+export function workerRuntime(ctx: ScenarioContext, variant: string): { unavailable?: string; execPath?: string } {
+  if (variant.startsWith('confluent') && ctx.confluentUnavailable) return { unavailable: ctx.confluentUnavailable };
+  if (!isPlatformaticVariant(variant)) return {};
+  return 'unavailable' in ctx.node22 ? { unavailable: ctx.node22.unavailable } : { execPath: ctx.node22.execPath };
+}
+
+/** The variants of `ids` to CPU-profile: in runs with profiles, those the run selected and can run here. */
+export function profilable<T extends string>(ctx: ScenarioContext, ids: readonly T[]): T[] {
+  return ctx.settings.profile ? selected(ctx, ids).filter((variant) => !workerRuntime(ctx, variant).unavailable) : [];
+}
+
+/** Profiles `variants` (see profilable), each in a fresh worker on its own Node. */
+export function profileScenarioVariants<V extends string>(
+  ctx: ScenarioContext,
+  variants: readonly V[],
+  options: { scenario: string; specOf: (variant: V) => WorkerSpec; payload: (variant: V, rep: string) => unknown; beforeRun?: () => Promise<void> },
+): Promise<ProfileSummary[]> {
+  return profileVariants(variants, {
+    ...options,
+    execPathOf: (variant) => workerRuntime(ctx, variant).execPath,
+    endpoints: ctx.endpoints,
+    dir: ctx.profileDir,
+    log: ctx.log,
+  });
 }
 
 export type ScenarioKind = 'throughput' | 'latency' | 'micro' | 'soak';
@@ -63,6 +93,8 @@ export interface ScenarioResult {
   profiles: import('../harness/profile').ProfileSummary[];
   micro?: MicroTask[];
   soak?: SoakSeries[];
+  /** Latency scenarios on a fixed schedule: the rate offered, events/s. */
+  offeredRate?: number;
 }
 
 export type { ProfileSummary };

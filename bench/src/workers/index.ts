@@ -15,5 +15,7 @@ export async function createHandler(spec: WorkerSpec, endpoints: Endpoints): Pro
       return (await import('./outbox.js')).outboxWorker(spec, endpoints);
     case 'micro':
       return (await import('./micro.js')).microWorker(spec, endpoints);
+    case 'saga':
+      return (await import('./saga.js')).sagaWorker(spec, endpoints);
   }
 }

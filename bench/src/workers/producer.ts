@@ -1,12 +1,15 @@
 import { performance } from 'node:perf_hooks';
-import { createProducerClient } from '../clients/producers';
 import { fixturePool, type FixtureRecord } from '../fixture';
-import { measurement, type Endpoints, type ProduceRun, type WorkerHandler, type WorkerSpec } from '../harness/protocol';
+import { isPlatformaticVariant, measurement, type Endpoints, type ProduceRun, type WorkerHandler, type WorkerSpec } from '../harness/protocol';
 import { BATCH_SIZE, KEY_COUNT } from '../settings';
 import { percentiles } from '../stats';
 
 export async function producerWorker(spec: Extract<WorkerSpec, { kind: 'producer' }>, endpoints: Endpoints): Promise<WorkerHandler> {
-  const client = createProducerClient(spec.variant, endpoints);
+  // Only the module of this variant's client is loaded (the platformatic one runs on Node 22 only).
+  const { variant } = spec;
+  const client = isPlatformaticVariant(variant)
+    ? await (await import('../clients/platformatic.js')).createPlatformaticProducerClient(variant, endpoints)
+    : (await import('../clients/producers.js')).createProducerClient(variant, endpoints);
   // KEY_COUNT distinct records (a multiple of the batch size), cycled.
   const pool = fixturePool(KEY_COUNT, spec.valueBytes, spec.schemaId);
   const batches: FixtureRecord[][] = [];

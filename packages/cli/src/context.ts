@@ -1,6 +1,7 @@
 import type { RegistryOptions } from '@evkit/codec';
 import { createLocalStack } from '@evkit/stack';
 import { Kafka, logLevel } from 'kafkajs';
+import { isKafkaClientName, KAFKA_CLIENTS, loadTransport, type KafkaPublisherOptions, type PublisherTransport, type SubscriberTransport } from '@evkit/transport';
 import type { KafkaJsClientOptions } from '@evkit/transport-kafkajs';
 import { CliUsageError } from './exit-codes';
 
@@ -39,6 +40,25 @@ export function kafkaOptions(flags: { brokers?: string }, env: NodeJS.ProcessEnv
 export function kafkaClient(flags: { brokers?: string }, env: NodeJS.ProcessEnv = process.env): Kafka {
   const { brokers = [], clientId, logLevel: level, ssl, sasl } = kafkaOptions(flags, env);
   return new Kafka({ brokers, clientId, logLevel: level, ssl, sasl });
+}
+
+/**
+ * The transports of the commands that read and publish records (`dlq`, `saga`): on the client
+ * `EVKIT_TRANSPORT` names (kafkajs, the default, or platformatic, which needs Node >= 22.22), with
+ * the connection settings of `kafkaOptions`. The publisher is the caller's to disconnect.
+ */
+export function kafkaTransports(flags: { brokers?: string }, env: NodeJS.ProcessEnv = process.env): { publisher: PublisherTransport; subscriber: () => SubscriberTransport } {
+  const client = env.EVKIT_TRANSPORT || 'kafkajs';
+  if (!isKafkaClientName(client)) throw new CliUsageError(`EVKIT_TRANSPORT must be one of ${KAFKA_CLIENTS.join(', ')}, got ${client}`);
+  const kafkajs = kafkaOptions(flags, env);
+  let options: KafkaPublisherOptions = kafkajs;
+  if (client === 'platformatic') {
+    // The same settings under @platformatic/kafka's names: `tls`, and SASL mechanisms in capitals.
+    const { brokers = [], clientId, ssl, sasl } = kafkajs;
+    options = { brokers, clientId, ...(ssl ? { tls: {} } : {}), ...(sasl ? { sasl: { ...sasl, mechanism: sasl.mechanism.toUpperCase() } } : {}) };
+  }
+  const transport = loadTransport(client);
+  return { publisher: transport.createPublisher(options), subscriber: () => transport.createSubscriber(options) };
 }
 
 /**

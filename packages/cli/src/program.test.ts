@@ -1,3 +1,5 @@
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { useCapturedOutput } from './cli-fixtures.test-support';
 import { selectionFrom } from './commands/dlq';
 import { kafkaOptions, registryOptions } from './context';
@@ -75,5 +77,34 @@ describe('registry options', () => {
     }
     expect(refused).toBeInstanceOf(CliUsageError);
     expect((refused as Error).message).not.toContain('s3cret');
+  });
+});
+
+describe('evkit connect', () => {
+  const output = useCapturedOutput();
+  const saved = { url: process.env.EVKIT_CONNECT_URL, port: process.env.EVKIT_CONNECT_PORT };
+  afterEach(() => {
+    for (const [name, value] of [['EVKIT_CONNECT_URL', saved.url], ['EVKIT_CONNECT_PORT', saved.port]] as const) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  });
+
+  it('talks to the local stack’s Connect by default, as the other commands use its brokers and registry', async () => {
+    const requests: string[] = [];
+    const server = http.createServer((request, response) => {
+      requests.push(`${request.method} ${request.url}`);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('[]');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      delete process.env.EVKIT_CONNECT_URL;
+      process.env.EVKIT_CONNECT_PORT = String((server.address() as AddressInfo).port);
+      expect(await run(['connect', 'status'])).toBe(0);
+      expect(requests[0]).toMatch(/^GET \/connectors/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+    expect(output.stderr).not.toContain('8083');
   });
 });

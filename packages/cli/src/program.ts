@@ -1,7 +1,7 @@
 import { Command } from 'commander';
 import { runConnectCli } from '@evkit/connect';
 import { runCommandLine } from '@evkit/errors';
-import { runStackCli } from '@evkit/stack';
+import { createLocalStack, runStackCli } from '@evkit/stack';
 import { codegenCommand } from './commands/codegen';
 import { consoleCommand } from './commands/console';
 import { delegatedCommand } from './commands/delegated';
@@ -25,7 +25,14 @@ export function createProgram(exitWith: (code: number) => void = () => {}): Comm
   program.addCommand(consoleCommand(createOutput));
   program.addCommand(sagaCommand(createOutput));
   program.addCommand(
-    delegatedCommand('connect', 'apply a connector file (idempotent), show status, restart; a failed connector exits 1 with its trace', runConnectCli, exitWith),
+    delegatedCommand(
+      'connect',
+      'apply a connector file (idempotent), show status, restart; a failed connector exits 1 with its trace',
+      runConnectCli,
+      exitWith,
+      // Like the brokers and the registry, Connect defaults to the local stack's; EVKIT_CONNECT_URL still wins (evkit-connect alone keeps 8083).
+      () => ({ ...process.env, EVKIT_CONNECT_URL: createLocalStack().endpoints.connectUrl }),
+    ),
   );
   program.addCommand(delegatedCommand('stack', 'the local stack without Docker: Kafka, Connect + Debezium, Apicurio, PostgreSQL', runStackCli, exitWith));
   return program;

@@ -2,8 +2,7 @@ import { setMaxListeners } from 'node:events';
 import { boundedErrorText } from '@evkit/errors';
 import { metrics, type Attributes } from '@opentelemetry/api';
 import { createJsonLogger } from '@evkit/telemetry';
-import { partitionKeyOf, topicPartitionOf } from '@evkit/transport';
-import { createKafkaJsSubscriber, withKafkaJsLogger } from '@evkit/transport-kafkajs';
+import { loadTransport, partitionKeyOf, topicPartitionOf, type KafkaClientName, type KafkaSubscriberOptions } from '@evkit/transport';
 import { canBatch } from './batch-transaction';
 import { ConsumerConfigError } from './errors';
 import type { EventHandler } from './handler';
@@ -37,7 +36,7 @@ export interface Consumer {
  * Wires the pieces: the options (checked against one table), the middleware pipeline, the router
  * (routes, decoding), the partition runner (queues, commits, deferral, back-off) and lag.
  */
-export function createConsumer(options: ConsumerOptions): Consumer {
+export function createConsumer<C extends KafkaClientName = 'kafkajs'>(options: ConsumerOptions<C>): Consumer {
   const config = resolveOptions(options);
   const { idempotency } = options;
   const storeBatches = canBatch(idempotency);
@@ -66,7 +65,10 @@ export function createConsumer(options: ConsumerOptions): Consumer {
   // One back-off, the runner's (failureBackoff): the subscriber's own pause after a failed batch is off.
   // One rule across evkit: a transport passed in is the caller's to close, one made here is ours.
   const ownsTransport = options.transport === undefined;
-  const transport = options.transport ?? createKafkaJsSubscriber({ ...withKafkaJsLogger(options.kafka!, options.logger), redeliveryDelayMs: 0 });
+  // (TypeScript cannot see that an Omit of the generic options plus the omitted key is the options.)
+  const transport =
+    options.transport ??
+    loadTransport(options.client ?? 'kafkajs').createSubscriber({ ...options.kafka!, redeliveryDelayMs: 0 } as KafkaSubscriberOptions<C>, options.logger);
   const batchesInFlight = new Set<Promise<void>>();
   const stopController = new AbortController();
   // One listener per record in flight whose handler reads its signal, removed when it completes:

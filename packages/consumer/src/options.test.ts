@@ -41,8 +41,15 @@ describe('resolveOptions', () => {
     [{ middleware: 'tracing' as never }, /middleware must be an array/],
     [{ groupId: '' }, /groupId is required/],
     [{ transport: undefined }, /give either transport or kafka/],
+    [{ client: 'rdkafka' as never }, /client must be one of kafkajs, platformatic, got "rdkafka"/],
   ])('refuses %p', (override, message) => {
     expect(() => resolveOptions({ ...base, ...override })).toThrow(ConsumerConfigError);
     expect(() => resolveOptions({ ...base, ...override })).toThrow(message);
+  });
+
+  it('takes either client, each with its own connection options (typed here, checked by its transport)', () => {
+    const onKafkaJs: ConsumerOptions = { ...base, transport: undefined, kafka: { brokers: ['b:9092'], ssl: true, connectionTimeout: 500, sessionTimeout: 10_000 } };
+    const onPlatformatic: ConsumerOptions = { ...base, transport: undefined, client: 'platformatic', kafka: { brokers: ['b:9092'], tls: {}, retries: 3, sessionTimeout: 10_000 } };
+    expect([resolveOptions(onKafkaJs).keyConcurrency, resolveOptions(onPlatformatic).keyConcurrency]).toEqual([1, 1]);
   });
 });

@@ -1,8 +1,7 @@
 import type { AvroCodec, AvroSchema } from '@evkit/codec';
 import type { IdempotencyStore } from '@evkit/idempotency';
 import type { Logger } from '@evkit/telemetry';
-import type { IncomingRecord, SubscriberTransport, TopicSpec } from '@evkit/transport';
-import type { KafkaJsSubscriberOptions } from '@evkit/transport-kafkajs';
+import { kafkaClientProblem, type IncomingRecord, type KafkaClientName, type KafkaSubscriberOptions, type SubscriberTransport, type TopicSpec } from '@evkit/transport';
 import { MAX_TIMER_MS } from './backoff';
 import { ConsumerConfigError } from './errors';
 import type { Middleware } from './handler';
@@ -17,17 +16,22 @@ export interface RouteOptions {
   middleware?: readonly Middleware[];
 }
 
-export interface ConsumerOptions {
+/** Omit on each member of a union (of both clients' options): TypeScript's keeps only the keys common to all. */
+type OmitEach<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+export interface ConsumerOptions<C extends KafkaClientName = KafkaClientName> {
   groupId: string;
   topics: readonly string[];
   codec: AvroCodec;
-  /** A transport of your own: yours to disconnect after `stop()`, which only pauses it. By default KafkaJS with `kafka`. */
+  /** A transport of your own: yours to disconnect after `stop()`, which only pauses it. By default one on `client` with `kafka`. */
   transport?: SubscriberTransport;
+  /** The Kafka client of the transport made from `kafka`: its package must be installed. Default `'kafkajs'`. */
+  client?: C;
   /**
-   * KafkaJS client and group options. No `redeliveryDelayMs`: the consumer owns back-off
-   * (`failureBackoff`), and creates the subscriber without one of its own.
+   * The client's connection and group options. No `redeliveryDelayMs`: the consumer owns
+   * back-off (`failureBackoff`), and creates the subscriber without one of its own.
    */
-  kafka?: Omit<KafkaJsSubscriberOptions, 'redeliveryDelayMs'>;
+  kafka?: OmitEach<KafkaSubscriberOptions<C>, 'redeliveryDelayMs'>;
   /** Makes handlers idempotent (the `dedupe` middleware, innermost by default). */
   idempotency?: IdempotencyStore;
   /**
@@ -116,7 +120,9 @@ export function resolveOptions(options: ConsumerOptions): ResolvedOptions {
   if (typeof options.groupId !== 'string' || options.groupId.length === 0) throw new ConsumerConfigError('groupId is required');
   if (!Array.isArray(options.topics) || options.topics.length === 0) throw new ConsumerConfigError('topics must list at least one topic');
   if (!options.codec || typeof options.codec.decode !== 'function') throw new ConsumerConfigError('codec is required (createAvroCodec)');
-  if (!options.transport && !options.kafka) throw new ConsumerConfigError('give either transport or kafka (KafkaJS client options)');
+  if (!options.transport && !options.kafka) throw new ConsumerConfigError('give either transport or kafka (Kafka client options)');
+  const clientProblem = kafkaClientProblem(options.client);
+  if (clientProblem !== undefined) throw new ConsumerConfigError(clientProblem);
   if (options.failureBackoff !== undefined && (options.failureBackoff === null || typeof options.failureBackoff !== 'object')) {
     throw new ConsumerConfigError('failureBackoff must be an object { initialMs, maxMs }');
   }

@@ -14,8 +14,10 @@ import { createOutboxWriter, inTransaction } from '@evkit/outbox';
 import { createReplayer, DEFAULT_TOPIC_NAMING, NonRetriableError } from '@evkit/retry';
 import { createEvkit } from '@evkit/service';
 import { createLocalStack } from '@evkit/stack';
-import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
+import { loadTransport } from '@evkit/transport';
+import { demoClient } from './client';
 import { catalogue, schemas, type OrderPlaced } from './generated/events'; // `evkit codegen` from schemas/
+import { describeSaga, runOrderSagas } from './saga';
 
 const ORDERS = 20;
 const POISON_ORDER = 7; // shipping cannot handle it until the "fix"
@@ -35,6 +37,11 @@ async function waitFor(what: string, condition: () => boolean | Promise<boolean>
 }
 
 async function main(): Promise<void> {
+  const client = await demoClient(repoRoot);
+  if (typeof client === 'object') {
+    process.exitCode = client.exitCode;
+    return;
+  }
   const run = randomUUID().slice(0, 8);
   const topic = `demo.orders.${run}`;
   const spans = new InMemorySpanExporter();
@@ -47,11 +54,18 @@ async function main(): Promise<void> {
   await stack.up();
   const { endpoints } = stack;
   const kafka = { brokers: endpoints.kafkaBrokers };
+  const transport = loadTransport(client);
   // The demo's own pool, for its tables and report; evkit uses it and leaves it open.
-  const pool = new Pool({ connectionString: endpoints.postgresUrl, max: 10 });
-  const evkit = createEvkit({ source: '/demo/order-service', catalogue, kafka, registry: { url: endpoints.registryUrl }, postgres: { pool } });
+  const pool = new Pool({ connectionString: endpoints.postgresUrl, max: 20 });
+  // One per service: the order service, and the saga's participants (inventory, payments, shipping).
+  // The demo's own outbox table, relayed by Debezium alone: a polling relay on the same table (the
+  // quickstart's, on the default one) would update rows under the connector, which fails on that.
+  const outboxTable = 'evkit_demo_outbox';
+  const service = (source: string) =>
+    createEvkit({ source, catalogue, client, kafka, registry: { url: endpoints.registryUrl }, postgres: { pool, outboxTable } });
+  const evkit = service('/demo/order-service');
   // Raw records for the duplicate injection and the replay, below evkit's envelope.
-  const publisher = createKafkaJsPublisher(kafka);
+  const publisher = transport.createPublisher(kafka);
 
   try {
     step('Outbox relayed by Debezium');
@@ -64,9 +78,10 @@ async function main(): Promise<void> {
       file: path.join(repoRoot, 'connect-configs/outbox-connector.json'),
       env: {
         ...process.env,
-        EVKIT_OUTBOX_CONNECTOR: 'evkit-demo-outbox',
-        EVKIT_OUTBOX_SLOT: 'evkit_demo_outbox',
-        EVKIT_OUTBOX_PUBLICATION: 'evkit_demo_outbox',
+        EVKIT_OUTBOX_CONNECTOR: 'evkit-demo',
+        EVKIT_OUTBOX_SLOT: 'evkit_demo',
+        EVKIT_OUTBOX_PUBLICATION: 'evkit_demo',
+        EVKIT_OUTBOX_TABLE: outboxTable,
         EVKIT_OUTBOX_DB_HOST: '127.0.0.1',
         EVKIT_OUTBOX_DB_PORT: String(stack.config.ports.postgres),
         EVKIT_OUTBOX_DB_USER: 'evkit',
@@ -138,7 +153,7 @@ async function main(): Promise<void> {
     // Outside the catalogue's types (the compiler would refuse it), so through the outbox writer alone.
     const breaking = { ...schemas.OrderPlaced, fields: [...schemas.OrderPlaced.fields, { name: 'warehouseId', type: 'string' }] };
     const codec = createAvroCodec({ registry: { url: endpoints.registryUrl } });
-    const writer = createOutboxWriter({ codec, source: '/demo/order-service', aggregateTypeToTopic: () => topic });
+    const writer = createOutboxWriter({ codec, source: '/demo/order-service', table: outboxTable, aggregateTypeToTopic: () => topic });
     let refused = 'not refused!';
     try {
       await inTransaction(pool, (client) =>
@@ -153,7 +168,7 @@ async function main(): Promise<void> {
     await waitFor('billing to invoice every order', () => billing.handled >= ORDERS);
     await waitFor('shipping to ship every order but the poison one', () => shipping.handled >= ORDERS - 1);
     const dlq = DEFAULT_TOPIC_NAMING.deadLetter(topic, shippingGroup);
-    const replayer = createReplayer({ publisher, subscriber: () => createKafkaJsSubscriber(kafka) });
+    const replayer = createReplayer({ publisher, subscriber: () => transport.createSubscriber(kafka) });
     let deadLettered: Awaited<ReturnType<typeof replayer.list>> = [];
     await waitFor('the poison order in the dead-letter topic', async () => {
       await new Promise((r) => setTimeout(r, 1000));
@@ -170,6 +185,9 @@ async function main(): Promise<void> {
     await waitFor('shipping to ship the replayed order', () => shipping.handled >= ORDERS);
     await waitFor('billing to absorb the injected duplicates', () => billing.duplicates >= DUPLICATES);
     await waitFor('consumers to catch up', async () => (await Promise.all(consumers.map((c) => c.lag()))).flat().filter((p) => p.topic === topic).every((p) => p.offsetLag === 0));
+
+    step('Order saga: reserve stock → charge payment (pivot) → ship; participants reply through the outbox');
+    const sagas = await runOrderSagas({ evkit, service, pool, run, say, waitFor });
 
     const lag = (await Promise.all(consumers.map((c) => c.lag()))).flat().filter((p) => p.topic === topic);
     const hops = spans.getFinishedSpans().filter((s) => s.spanContext().traceId === traced);
@@ -188,11 +206,16 @@ async function main(): Promise<void> {
       .map((span) => `${span.name}${span.attributes['messaging.consumer.group.name'] ? ` [${String(span.attributes['messaging.consumer.group.name'])}]` : ''}`);
     say(`  one trace across the hops ${traced}:`);
     say(`                           ${hopNames.join('\n                           -> ')}`);
+    const outcomes = sagas.sagas.map((s) => s.status).join(', ');
+    say(`  order sagas              ${outcomes} in ${(sagas.elapsedMs / 1000).toFixed(1)} s (npx evkit saga show <id>):`);
+    for (const saga of sagas.sagas) for (const line of describeSaga(saga)) say(`    ${line}`);
+    for (const problem of sagas.problems) say(`  SAGA PROBLEM: ${problem}`);
     const ok =
       (await countRows(pool, 'demo_invoices', run)) === ORDERS &&
       (await countRows(pool, 'demo_shipments', run)) === ORDERS &&
       billing.duplicates >= DUPLICATES &&
-      refused.startsWith('EVKIT_CODEC_INCOMPATIBLE_SCHEMA');
+      refused.startsWith('EVKIT_CODEC_INCOMPATIBLE_SCHEMA') &&
+      sagas.problems.length === 0;
     say(ok ? '\ndemo passed: nothing lost, nothing applied twice' : '\ndemo FAILED: see above');
     process.exitCode = ok ? 0 : 1;
   } finally {

@@ -4,7 +4,9 @@ import { createPollingRelay } from './relay';
 
 // What the relay would create from `kafka`: a stand-in, so no broker is needed.
 const created = { connect: jest.fn(async () => {}), send: jest.fn(async () => []), disconnect: jest.fn(async () => {}) };
-jest.mock('@evkit/transport-kafkajs', () => ({ createKafkaJsPublisher: jest.fn(() => created) }));
+jest.mock('@evkit/transport-kafkajs', () => ({ createKafkaJsPublisher: jest.fn(() => created), withKafkaJsLogger: (options: object) => options }));
+const createdOnPlatformatic = { ...created, disconnect: jest.fn(async () => {}) };
+jest.mock('@evkit/transport-platformatic', () => ({ createPlatformaticPublisher: jest.fn(() => createdOnPlatformatic) }));
 
 // An outbox with nothing to relay: each batch is BEGIN, an empty claim, COMMIT.
 const client = { query: jest.fn(async () => ({ rows: [], rowCount: 0 })), release: jest.fn() };
@@ -28,5 +30,13 @@ describe('polling relay transport ownership', () => {
     expect(created.disconnect).not.toHaveBeenCalled();
     await relay.stop();
     expect(created.disconnect).toHaveBeenCalledTimes(1);
+  });
+
+  it('makes its publisher on the client chosen, and closes that one on stop', async () => {
+    const relay = createPollingRelay({ pool, client: 'platformatic', kafka: { brokers: ['127.0.0.1:1'] }, intervalMs: 5, listen: false, onError: (error) => { throw error; } });
+    relay.start();
+    await relay.relayBatch();
+    await relay.stop();
+    expect(createdOnPlatformatic.disconnect).toHaveBeenCalledTimes(1);
   });
 });

@@ -84,6 +84,7 @@ describe('createPollingRelay', () => {
     expect(() => createPollingRelay({ pool: {} as Pool, transport, onError })).toThrow(/pool must be a pg Pool/);
     expect(() => createPollingRelay({ pool, onError })).toThrow(/exactly one of transport and kafka/);
     expect(() => createPollingRelay({ pool, transport, kafka: { brokers: ['x'] }, onError })).toThrow(/exactly one/);
+    expect(() => createPollingRelay({ pool, kafka: { brokers: ['x'] }, client: 'rdkafka' as 'kafkajs', onError })).toThrow(/client must be one of kafkajs, platformatic, got "rdkafka"/);
     expect(() => createPollingRelay({ pool, transport, onError, batchSize: 0 })).toThrow(/batchSize/);
     expect(() => createPollingRelay({ pool, transport, onError, intervalMs: 1.5 })).toThrow(/intervalMs/);
     expect(() => createPollingRelay({ pool, transport } as never)).toThrow(/onError is required/);

@@ -1,22 +1,26 @@
 import type { Pool, PoolClient } from 'pg';
 import type { RecordHeaders } from '@evkit/envelope';
-import type { OutgoingRecord, PublisherTransport } from '@evkit/transport';
-import { createKafkaJsPublisher, type KafkaJsPublisherOptions } from '@evkit/transport-kafkajs';
+import type { Logger } from '@evkit/telemetry';
+import { kafkaClientProblem, loadTransport, type KafkaClientName, type KafkaPublisherOptions, type OutgoingRecord, type PublisherTransport } from '@evkit/transport';
 import { databaseError } from './database';
 import { OutboxConfigError } from './errors';
 import { startWakeListener, wakeChannel, type WakeListener } from './notify';
 import { HEADER_COLUMNS, outboxTable, type OutboxTable } from './table';
 import { requireFunction, requireInteger, requireOptions, requirePool } from './validation';
 
-export interface PollingRelayOptions {
+export interface PollingRelayOptions<C extends KafkaClientName = KafkaClientName> {
   /** The database of the outbox. The relay never ends it; each batch holds one client. */
   pool: Pool;
   /** Default `evkit_outbox`. */
   table?: string;
   /** A publisher of your own; the relay never disconnects it. */
   transport?: PublisherTransport;
-  /** KafkaJS client options for a publisher the relay creates (idempotent, acks=all) and closes on stop. */
-  kafka?: KafkaJsPublisherOptions;
+  /** The Kafka client of the publisher made from `kafka`: its package must be installed. Default `'kafkajs'`. */
+  client?: C;
+  /** The client's options for a publisher the relay creates (idempotent, acks=all) and closes on stop. */
+  kafka?: KafkaPublisherOptions<C>;
+  /** Where the client's own log lines go (KafkaJS's), for the publisher the relay creates. Default: JSON lines on stderr, warnings and errors only. */
+  logger?: Logger;
   /** Rows per batch (one transaction, one send). Default 100. */
   batchSize?: number;
   /**
@@ -48,11 +52,13 @@ export interface PollingRelay {
   relayBatch(): Promise<number>;
 }
 
-export function createPollingRelay(options: PollingRelayOptions): PollingRelay {
+export function createPollingRelay<C extends KafkaClientName = 'kafkajs'>(options: PollingRelayOptions<C>): PollingRelay {
   requireOptions(options);
   const { pool, batchSize = 100, intervalMs = 500, listen = true, onError, onRelayed } = options;
   requirePool(pool);
   if ((options.transport === undefined) === (options.kafka === undefined)) throw new OutboxConfigError('give exactly one of transport and kafka');
+  const clientProblem = kafkaClientProblem(options.client);
+  if (clientProblem !== undefined) throw new OutboxConfigError(clientProblem);
   requireInteger(batchSize, 'batchSize', 10_000);
   requireInteger(intervalMs, 'intervalMs');
   requireFunction(onError, 'onError', 'relay failures must go somewhere');
@@ -64,7 +70,7 @@ export function createPollingRelay(options: PollingRelayOptions): PollingRelay {
   }
   const table = outboxTable(options.table);
   const sql = relaySql(table);
-  const transport = options.transport ?? createKafkaJsPublisher(options.kafka!);
+  const transport = options.transport ?? loadTransport(options.client ?? 'kafkajs').createPublisher(options.kafka!, options.logger);
   const ownsTransport = options.transport === undefined;
 
   const relayBatch = async (): Promise<number> => {

@@ -11,8 +11,7 @@ import {
 } from '@evkit/envelope';
 import { boundedErrorText } from '@evkit/errors';
 import { childLogger, createJsonLogger, eventLogFields, recordSpanFailure, startProducerSpan, traceHeadersOf, type Logger } from '@evkit/telemetry';
-import type { OutgoingRecord, PublisherTransport, RecordPosition } from '@evkit/transport';
-import { createKafkaJsPublisher, withKafkaJsLogger, type KafkaJsPublisherOptions } from '@evkit/transport-kafkajs';
+import { kafkaClientProblem, loadTransport, type KafkaClientName, type KafkaPublisherOptions, type OutgoingRecord, type PublisherTransport, type RecordPosition } from '@evkit/transport';
 import { ProducerClosedError, ProducerConfigError } from './errors';
 
 /** An event to publish: `source` defaults to the producer's; id, time and correlation are filled in. */
@@ -29,15 +28,17 @@ export interface Published<T> {
   position: RecordPosition;
 }
 
-export interface ProducerOptions {
+export interface ProducerOptions<C extends KafkaClientName = KafkaClientName> {
   /** Encodes and enforces schemas (createAvroCodec). */
   codec: AvroCodec;
   /** The CloudEvents `source` of every event this service publishes, e.g. `/orders-service`. */
   source: string;
-  /** A transport of your own: yours to disconnect, `disconnect()` leaves it open. By default KafkaJS with `kafka`. */
+  /** A transport of your own: yours to disconnect, `disconnect()` leaves it open. By default one on `client` with `kafka`. */
   transport?: PublisherTransport;
-  /** KafkaJS client options (brokers, TLS, SASL...) for the default transport. */
-  kafka?: KafkaJsPublisherOptions;
+  /** The Kafka client of the transport made from `kafka`: its package must be installed. Default `'kafkajs'`. */
+  client?: C;
+  /** The client's options (brokers, TLS, SASL...) for the transport the producer makes. */
+  kafka?: KafkaPublisherOptions<C>;
   logger?: Logger;
 }
 
@@ -54,18 +55,20 @@ export interface Producer {
   disconnect(): Promise<void>;
 }
 
-export function createProducer(options: ProducerOptions): Producer {
+export function createProducer<C extends KafkaClientName = 'kafkajs'>(options: ProducerOptions<C>): Producer {
   if (options === null || typeof options !== 'object') throw new ProducerConfigError('options are required');
   if (!options.codec || typeof options.codec.encode !== 'function') throw new ProducerConfigError('codec is required (createAvroCodec)');
   if (typeof options.source !== 'string' || options.source.length === 0) throw new ProducerConfigError('source is required, e.g. "/orders-service"');
-  if (!options.transport && !options.kafka) throw new ProducerConfigError('give either transport or kafka (KafkaJS client options)');
+  if (!options.transport && !options.kafka) throw new ProducerConfigError('give either transport or kafka (Kafka client options)');
+  const clientProblem = kafkaClientProblem(options.client);
+  if (clientProblem !== undefined) throw new ProducerConfigError(clientProblem);
   // One rule across evkit: a transport passed in is the caller's to close, one made here is ours.
   const ownsTransport = options.transport === undefined;
   // Failures are never silent by default: JSON lines on stderr, warnings and errors only.
   const logger = options.logger ?? createJsonLogger('warn');
   // The default logger drops debug lines: then no per-event debug fields are built for nothing.
   const logsDebug = options.logger !== undefined;
-  const transport = options.transport ?? createKafkaJsPublisher(withKafkaJsLogger(options.kafka!, options.logger));
+  const transport = options.transport ?? loadTransport(options.client ?? 'kafkajs').createPublisher(options.kafka!, options.logger);
   const { codec } = options;
   // The producer's own source is checked once, here, rather than in every event; a bad one
   // fails each publish that uses it, as before, through the full check.

@@ -182,7 +182,7 @@ export function createSaga<M, D>(options: SagaOptions<M, D>): Saga<D> {
     async start() {
       if (consumer === undefined) {
         consumer = evkit.consumer({ ...consumerOptions, groupId, topics: replyTopics, dedupe: true });
-        for (const type of saga.replyTypes) consumer.on(type as never, onReply as never);
+        for (const type of saga.replyTypes) consumer.on(type as never, onReply);
       }
       await consumer.start();
       poller ??= createTimerPoller({

@@ -1,5 +1,7 @@
+import { Pool, type PoolClient } from 'pg';
 import { createInMemoryRegistry } from '@evkit/codec';
 import type { CloudEvent } from '@evkit/envelope';
+import { createMemoryIdempotencyStore } from '@evkit/idempotency';
 import type { Logger } from '@evkit/telemetry';
 import { createInMemoryBroker } from '@evkit/transport';
 import { createEvkit } from './evkit';
@@ -90,6 +92,75 @@ describe('createEvkit', () => {
     await evkit.close();
   });
 
+  it('postgres.outboxTable is the table write() inserts into and migrate() creates', async () => {
+    const statements: string[] = [];
+    const db = { query: async (sql: string) => (statements.push(sql), { rows: [], rowCount: 1 }) };
+    // A pool that never connects: every statement is recorded and answered with no rows.
+    const pool = Object.assign(new Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' }), {
+      query: db.query,
+      connect: async () => ({ query: db.query, release: () => undefined, on: () => undefined, off: () => undefined, removeListener: () => undefined }),
+    });
+    const broker = createInMemoryBroker({ partitionsPerTopic: 2 });
+    const evkit = createEvkit({
+      source: '/orders-service',
+      catalogue,
+      registry: createInMemoryRegistry(),
+      postgres: { pool: pool as unknown as Pool, outboxTable: 'orders.demo_outbox' },
+      transports: { publisher: () => broker.publisher(), subscriber: () => broker.subscriber() },
+    });
+    const tx = { ...db, getTransactionStatus: () => 'T' } as unknown as PoolClient;
+    await evkit.write(tx, 'orders', { type: 'com.example.orders.order.placed', key: 'o-1', data: { orderId: 'o-1', amountCents: 5 } });
+    await evkit.migrate();
+    expect(statements.find((sql) => /INSERT INTO/i.test(sql))).toContain('"orders"."demo_outbox"');
+    expect(statements.find((sql) => /CREATE TABLE/i.test(sql) && /outbox/.test(sql))).toContain('"orders"."demo_outbox"');
+    await evkit.close();
+    const base = { source: '/s', catalogue, registry: createInMemoryRegistry(), kafka: { brokers: ['127.0.0.1:1'] } };
+    expect(() => createEvkit({ ...base, postgres: { connectionString: 'postgres://h/db', outboxTable: '' } })).toThrow('postgres must be with outboxTable a non-empty string');
+  });
+
+  it('dedupe: { store } hands the consumer what it returns, made from the store on processedEventsTable', async () => {
+    // Never connected: the wrapper below replaces the PostgreSQL store, so no query reaches it.
+    const pool = new Pool({ connectionString: 'postgres://nobody@127.0.0.1:1/none' });
+    const broker = createInMemoryBroker({ partitionsPerTopic: 2 });
+    const evkit = createEvkit({
+      source: '/orders-service',
+      catalogue,
+      registry: createInMemoryRegistry(),
+      postgres: { pool, processedEventsTable: 'billing.processed_events' },
+      transports: { publisher: () => broker.publisher(), subscriber: () => broker.subscriber() },
+    });
+    const wrapped: string[] = [];
+    const memory = createMemoryIdempotencyStore();
+    const handled: string[] = [];
+    const billing = evkit.consumer({
+      groupId: 'billing',
+      topics: ['orders'],
+      fromBeginning: true,
+      retry: false,
+      dedupe: {
+        store: (store) => {
+          wrapped.push(store.table);
+          return memory;
+        },
+      },
+    });
+    billing.on('com.example.orders.order.placed', async (event, context) => {
+      const tx: PoolClient = context.transaction; // the type a consumer with dedupe has
+      expect(tx).toBeUndefined(); // the memory store's work runs outside any transaction
+      handled.push(event.id);
+    });
+    await billing.start();
+    const event = { type: 'com.example.orders.order.placed', key: 'o-1', id: 'evt-1', data: { orderId: 'o-1', amountCents: 5 } } as const;
+    await evkit.publish('orders', event);
+    await evkit.publish('orders', event); // the same id again: absorbed by the store returned
+    await broker.idle();
+    expect(broker.topic('orders').records()).toHaveLength(2);
+    expect(handled).toEqual(['evt-1']);
+    expect(wrapped).toEqual(['billing.processed_events']);
+    await evkit.close();
+    await pool.end();
+  });
+
   it('refuses an event type that is not in the catalogue, with a typed error, before anything is sent', async () => {
     const { broker, evkit } = setup();
     const bogus = { type: 'com.example.orders.order.lost', data: {} } as unknown as Parameters<typeof evkit.publish>[1];
@@ -116,12 +187,17 @@ describe('createEvkit', () => {
     const base = { source: '/s', catalogue, registry: createInMemoryRegistry(), kafka: { brokers: ['127.0.0.1:1'] } };
     expect(() => createEvkit({ ...base, source: '' })).toThrow(new ServiceConfigError('createEvkit: source must be a non-empty string'));
     expect(() => createEvkit({ ...base, catalogue: { schemas: {} } })).toThrow('catalogue must be a catalogue with at least one event type');
-    expect(() => createEvkit({ ...base, kafka: undefined })).toThrow('give kafka (KafkaJS connection options) or transports, one of them');
+    expect(() => createEvkit({ ...base, kafka: undefined })).toThrow('give kafka (Kafka connection options) or transports, one of them');
     expect(() => createEvkit({ ...base, postgres: { connectionString: '' } })).toThrow('postgres must be');
+    expect(() => createEvkit({ ...base, postgres: { connectionString: 'postgres://h/db', processedEventsTable: '' } })).toThrow(
+      'postgres must be with processedEventsTable a non-empty string',
+    );
     const evkit = createEvkit(base);
     expect(() => evkit.consumer({ groupId: 'g', topics: [] })).toThrow('consumer: topics must be a list of one or more topic names');
     expect(() => evkit.consumer({ groupId: 'g', topics: ['t'], dedupe: true as false })).toThrow('consumer: dedupe needs the postgres option of createEvkit');
-    expect(() => evkit.consumer({ groupId: 'g', topics: ['t'], retry: 3 as unknown as false })).toThrow('consumer: retry must be false or { attempts, delaysMs, mode }');
+    expect(() => evkit.consumer({ groupId: 'g', topics: ['t'], retry: 3 as unknown as false })).toThrow('consumer: retry must be false or { attempts, delaysMs, mode, jitter }');
+    expect(() => evkit.consumer({ groupId: 'g', topics: ['t'], dedupe: { store: 'x' } as unknown as false })).toThrow('consumer: dedupe must be a boolean or { store }, store a function');
+    expect(() => evkit.consumer({ groupId: 'g', topics: ['t'], dedupe: { store: (s: unknown) => s } as unknown as false })).toThrow('consumer: dedupe needs the postgres option of createEvkit');
   });
 });
 

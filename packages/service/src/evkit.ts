@@ -2,33 +2,50 @@ import { Pool, type PoolClient } from 'pg';
 import { createAvroCodec, type AvroCodec, type RegistryOptions, type SchemaRegistryClient, type SubjectNameStrategy } from '@evkit/codec';
 import { createConsumer, type Consumer, type ConsumerOptions, type EventHandler, type PartitionLag, type RouteOptions } from '@evkit/consumer';
 import { boundedErrorText } from '@evkit/errors';
-import { createPostgresIdempotencyStore, type PostgresIdempotencyStore } from '@evkit/idempotency';
+import { createPostgresIdempotencyStore, type IdempotencyStore, type PostgresIdempotencyStore } from '@evkit/idempotency';
 import { createOutboxWriter, createPollingRelay, inTransaction, migrateOutbox, type OutboxWritten, type PollingRelay, type PollingRelayOptions } from '@evkit/outbox';
 import { createProducer, type Producer, type Published } from '@evkit/producer';
 import { createFailureRouting } from '@evkit/retry';
 import { createJsonLogger, type Logger } from '@evkit/telemetry';
-import type { PublisherTransport, SubscriberTransport } from '@evkit/transport';
-import { createKafkaJsPublisher, type KafkaJsClientOptions, type KafkaJsSubscriberOptions } from '@evkit/transport-kafkajs';
+import {
+  loadTransport,
+  type KafkaClientName,
+  type KafkaConnectionOf,
+  type KafkaJsConnectionOptions,
+  type KafkaSubscriberOptions,
+  type PublisherTransport,
+  type SubscriberTransport,
+} from '@evkit/transport';
 import { schemaOf, specOf, type CatalogueEvent, type EventCatalogue, type EventTypeOf, type OutboxEvent, type ServiceHandler } from './catalogue';
 import { ServiceClosedError, ServiceConfigError } from './errors';
 import { validateConsumerSpec, validateEvkitOptions } from './options';
 
 /** PostgreSQL for the outbox and the dedupe store: a pool of yours (yours to end), or a connection string (evkit's pool). */
-export type PostgresOptions = { pool: Pool; connectionString?: never } | { connectionString: string; pool?: never; maxConnections?: number };
+export type PostgresOptions = ({ pool: Pool; connectionString?: never } | { connectionString: string; pool?: never; maxConnections?: number }) & {
+  /** The dedupe store's processed-events table, optionally schema-qualified; `migrate` creates it. Default `evkit_processed_events`. */
+  processedEventsTable?: string;
+  /**
+   * The outbox table, optionally schema-qualified; `write`, the relay and `migrate` use it. Default `evkit_outbox`.
+   * Give each relay its own: a table Debezium relays must not be relayed by a polling relay as well.
+   */
+  outboxTable?: string;
+};
 
-/** Transports of another client, or the in-memory broker in tests, instead of KafkaJS from `kafka`. evkit disconnects what these make. */
+/** Transports of your own, or the in-memory broker in tests, instead of the ones made on `client` from `kafka`. evkit disconnects what these make. */
 export interface TransportFactory {
   publisher(): PublisherTransport;
   subscriber(): SubscriberTransport;
 }
 
-export interface EvkitOptions<M, P extends PostgresOptions | undefined> {
+export interface EvkitOptions<M, P extends PostgresOptions | undefined, C extends KafkaClientName = KafkaClientName> {
   /** The CloudEvents `source` of every event this service publishes, e.g. `/orders-service`. */
   source: string;
   /** The event types, their schemas and data types: the `catalogue` that `evkit codegen` emits. */
   catalogue: EventCatalogue<M>;
-  /** KafkaJS connection options: brokers, TLS, SASL, client id. Given once, used by every part. */
-  kafka?: KafkaJsClientOptions;
+  /** The Kafka client of every part (its transport package must be installed). Default `'kafkajs'`. */
+  client?: C;
+  /** The client's connection options: brokers, TLS, SASL, client id. Given once, used by every part. */
+  kafka?: KafkaConnectionOf<C>;
   transports?: TransportFactory;
   /** The schema registry (Confluent API): url, auth, timeouts; or a client of your own. */
   registry: RegistryOptions | SchemaRegistryClient;
@@ -48,18 +65,29 @@ export interface RetrySpec {
   attempts?: number;
   /** Delay before each retry; the last repeats. Default 1 s, 10 s, 60 s. */
   delaysMs?: readonly number[];
+  /** Each delay is spread by up to this share either way, so retries of many records do not land at once. Default 0.2; 0 for exact delays. */
+  jitter?: number;
   /** `non-blocking` (default): retries go through retry topics and the partition goes on. `blocking`: in place, order kept. */
   mode?: 'non-blocking' | 'blocking';
 }
 
-export type ServiceConsumerOptions<D extends boolean> = Omit<ConsumerOptions, 'codec' | 'transport' | 'kafka' | 'idempotency' | 'logger'> & {
+export type ServiceConsumerOptions<D extends boolean> = Omit<ConsumerOptions, 'codec' | 'transport' | 'client' | 'kafka' | 'idempotency' | 'logger'> & {
   /** Default on with RetrySpec's defaults; `false` for none (a failing record then stops its partition). */
   retry?: RetrySpec | false;
-  /** The processed-events row in the handler's transaction (`ctx.transaction`). Default: on when `postgres` is given. */
-  dedupe?: D;
-  /** Group options of the KafkaJS subscriber (session timeout, fetch sizes). */
-  group?: Omit<KafkaJsSubscriberOptions, keyof KafkaJsClientOptions | 'redeliveryDelayMs'>;
+  /**
+   * The processed-events row in the handler's transaction (`ctx.transaction`). Default: on when
+   * `postgres` is given. `{ store }` is on, with the dedupe store wrapped (to observe its batch
+   * commits, for instance).
+   */
+  dedupe?: D | (D extends true ? DedupeSpec : never);
+  /** Group options of the subscriber (session timeout, fetch sizes); `restartOnFailure` is KafkaJS's only. */
+  group?: Omit<KafkaSubscriberOptions<'kafkajs'>, keyof KafkaJsConnectionOptions | 'redeliveryDelayMs'>;
 };
+
+export interface DedupeSpec {
+  /** Called once per consumer with evkit's store; the consumer uses what it returns. Its `close` is not called: evkit closes the store given. */
+  store: (store: PostgresIdempotencyStore) => IdempotencyStore;
+}
 
 export interface ServiceConsumer<M, Tx> {
   /** Registers the handler of an event type of the catalogue; the data type follows from the type. */
@@ -83,7 +111,8 @@ export interface Evkit<M, HasPostgres extends boolean> {
   migrate: HasPostgres extends true ? () => Promise<void> : never;
   /** Starts the polling relay of the outbox (one per process); `close()` stops it. */
   startRelay: HasPostgres extends true ? (options?: Pick<PollingRelayOptions, 'batchSize' | 'intervalMs'>) => void : never;
-  consumer<D extends boolean = HasPostgres>(options: ServiceConsumerOptions<HasPostgres extends true ? D : false>): ServiceConsumer<M, D extends true ? PoolClient : undefined>;
+  consumer(options: ServiceConsumerOptions<false> & { dedupe: false }): ServiceConsumer<M, undefined>;
+  consumer(options: ServiceConsumerOptions<HasPostgres>): ServiceConsumer<M, HasPostgres extends true ? PoolClient : undefined>;
   /** Stops consumers and the relay, waits for publishes in flight, and releases everything evkit created. */
   close(): Promise<void>;
 }
@@ -93,13 +122,15 @@ export interface Evkit<M, HasPostgres extends boolean> {
  * relay, consumers, dedupe store and failure routing made from them on first use, and released
  * by `close()`. Each part stays usable alone through its own package.
  */
-export function createEvkit<M, P extends PostgresOptions | undefined = undefined>(
-  options: EvkitOptions<M, P>,
+export function createEvkit<M, P extends PostgresOptions | undefined = undefined, C extends KafkaClientName = 'kafkajs'>(
+  options: EvkitOptions<M, P, C>,
 ): Evkit<M, P extends PostgresOptions ? true : false> {
   validateEvkitOptions(options);
   const logger = options.logger ?? createJsonLogger('warn');
-  // KafkaJS's own lines go through the same logger.
-  const kafka: KafkaJsClientOptions = { logger, ...options.kafka };
+  const { kafka } = options;
+  const client: C | 'kafkajs' = options.client ?? 'kafkajs';
+  // Loaded now, so a client whose package is missing fails here rather than at the first publish.
+  const transport = options.transports === undefined ? loadTransport(client) : undefined;
   const codec: AvroCodec = createAvroCodec({
     registry: options.registry,
     subjectNameStrategy: options.subjectNameStrategy ?? 'topic-record',
@@ -129,26 +160,32 @@ export function createEvkit<M, P extends PostgresOptions | undefined = undefined
   };
   // Made from `kafka`, a part owns its transport and closes it; from `transports`, evkit does.
   const publisherOf = () => {
-    if (options.transports === undefined) return { kafka };
+    if (options.transports === undefined) return { client, kafka: kafka! };
     const transport = options.transports.publisher();
     publishers.push(transport);
     return { transport };
   };
   const subscriberOf = (group: ServiceConsumerOptions<boolean>['group']) => {
-    if (options.transports === undefined) return { kafka: { ...kafka, ...group } };
+    // (TypeScript cannot see that the connection options of C and the group options are C's subscriber options.)
+    if (options.transports === undefined) return { client, kafka: { ...kafka, ...group } as KafkaSubscriberOptions<C | 'kafkajs'> };
     const transport = options.transports.subscriber();
     subscribers.push(transport);
     return { transport };
   };
-  const writer = () => createOutboxWriter({ codec, source });
+  const outboxTable = postgres?.outboxTable === undefined ? {} : { table: postgres.outboxTable };
+  const writer = () => createOutboxWriter({ codec, source, ...outboxTable });
   let outboxWriter: ReturnType<typeof writer> | undefined;
   // One publisher for every consumer's retry and dead-letter records, closed by close().
   const sharedRetryPublisher = () => {
-    const publisher = options.transports?.publisher() ?? createKafkaJsPublisher(kafka);
+    const publisher = options.transports?.publisher() ?? transport!.createPublisher(kafka!, logger);
     publishers.push(publisher);
     return publisher;
   };
-  const dedupeStore = () => (store ??= createPostgresIdempotencyStore({ pool: needPool('dedupe') }));
+  const dedupeStore = () =>
+    (store ??= createPostgresIdempotencyStore({
+      pool: needPool('dedupe'),
+      ...(postgres?.processedEventsTable === undefined ? {} : { table: postgres.processedEventsTable }),
+    }));
 
   const evkit = {
     async publish(topic: string, event: CatalogueEvent<M>) {
@@ -166,7 +203,7 @@ export function createEvkit<M, P extends PostgresOptions | undefined = undefined
     },
     inTransaction: <R>(work: (tx: PoolClient) => Promise<R>) => inTransaction(needPool('inTransaction'), work),
     async migrate() {
-      await migrateOutbox(needPool('migrate'));
+      await migrateOutbox(needPool('migrate'), outboxTable);
       await dedupeStore().ensure();
     },
     startRelay(relayOptions: Pick<PollingRelayOptions, 'batchSize' | 'intervalMs'> = {}) {
@@ -174,8 +211,10 @@ export function createEvkit<M, P extends PostgresOptions | undefined = undefined
       if (relay) return;
       relay = createPollingRelay({
         ...relayOptions,
+        ...outboxTable,
         pool: needPool('the relay'),
         ...publisherOf(),
+        logger,
         onError: (error) => logger.error('outbox relay batch failed', { error: boundedErrorText(error), code: (error as { code?: string }).code }),
       });
       relay.start();
@@ -193,13 +232,14 @@ export function createEvkit<M, P extends PostgresOptions | undefined = undefined
               ...(retry.attempts === undefined ? {} : { maxAttempts: retry.attempts }),
               ...(retry.delaysMs === undefined ? {} : { delaysMs: retry.delaysMs }),
               ...(retry.mode === undefined ? {} : { mode: retry.mode }),
+              ...(retry.jitter === undefined ? {} : { jitter: retry.jitter }),
             });
       const consumer = createConsumer({
         ...rest,
         codec,
         ...subscriberOf(group),
         logger,
-        ...(dedupe ? { idempotency: dedupeStore() } : {}),
+        ...(dedupe === false ? {} : { idempotency: dedupe === true ? dedupeStore() : dedupe.store(dedupeStore()) }),
         middleware: routing ? [routing.middleware, ...middleware] : middleware,
         // A consumer of a topic nobody has written to yet starts instead of failing.
         ensureTopics: [...spec.topics, ...ensureTopics],

@@ -7,6 +7,7 @@ import {
   type OptionCheck as Check,
   type OptionRules as Rules,
 } from '@evkit/errors';
+import { KAFKA_CLIENTS } from '@evkit/transport';
 import { ServiceConfigError } from './errors';
 
 // What createEvkit and its consumer() check at the edge, as tables: each option and what it must
@@ -22,15 +23,23 @@ const postgres: Check = (v) => {
   if (problem) return problem;
   const { pool, connectionString } = v as { pool?: unknown; connectionString?: unknown };
   if ((pool === undefined) === (connectionString === undefined)) return '{ pool } or { connectionString }, one of them';
-  return pool === undefined ? nonEmptyString(connectionString) && 'with connectionString a non-empty string' : undefined;
+  if (pool === undefined && nonEmptyString(connectionString)) return 'with connectionString a non-empty string';
+  const tables = v as { processedEventsTable?: unknown; outboxTable?: unknown };
+  for (const name of ['processedEventsTable', 'outboxTable'] as const) {
+    if (tables[name] !== undefined && nonEmptyString(tables[name])) return `with ${name} a non-empty string`;
+  }
+  return undefined;
 };
 const topics: Check = (v) => (Array.isArray(v) && v.length > 0 && v.every((t) => nonEmptyString(t) === undefined) ? undefined : 'a list of one or more topic names');
-const retry: Check = (v) => (v === false ? undefined : object(v) && 'false or { attempts, delaysMs, mode }');
+const retry: Check = (v) => (v === false ? undefined : object(v) && 'false or { attempts, delaysMs, mode, jitter }');
+const dedupe: Check = (v) =>
+  booleanValue(v) === undefined || typeof (v as { store?: unknown } | null)?.store === 'function' ? undefined : 'a boolean or { store }, store a function';
 
 const EVKIT_OPTIONS: Rules = {
   source: { required: true, check: nonEmptyString },
   catalogue: { required: true, check: catalogue },
   registry: { required: true, check: object },
+  client: { check: oneOf(...KAFKA_CLIENTS) },
   kafka: { check: object },
   transports: { check: object },
   postgres: { check: postgres },
@@ -43,7 +52,7 @@ const CONSUMER_OPTIONS: Rules = {
   groupId: { required: true, check: nonEmptyString },
   topics: { required: true, check: topics },
   retry: { check: retry },
-  dedupe: { check: booleanValue },
+  dedupe: { check: dedupe },
   group: { check: object },
 };
 
@@ -51,11 +60,13 @@ const validate = (what: string, options: unknown, rules: Rules) => validateOptio
 
 export function validateEvkitOptions(options: unknown): void {
   validate('createEvkit', options, EVKIT_OPTIONS);
-  const { kafka, transports } = options as { kafka?: unknown; transports?: unknown };
-  if ((kafka === undefined) === (transports === undefined)) throw new ServiceConfigError('createEvkit: give kafka (KafkaJS connection options) or transports, one of them');
+  const { kafka, transports, client } = options as { kafka?: unknown; transports?: unknown; client?: unknown };
+  if ((kafka === undefined) === (transports === undefined)) throw new ServiceConfigError('createEvkit: give kafka (Kafka connection options) or transports, one of them');
+  if (client !== undefined && transports !== undefined) throw new ServiceConfigError('createEvkit: client chooses the transports made from kafka; leave it out with transports');
 }
 
 export function validateConsumerSpec(options: unknown, hasPostgres: boolean): void {
   validate('consumer', options, CONSUMER_OPTIONS);
-  if ((options as { dedupe?: boolean }).dedupe === true && !hasPostgres) throw new ServiceConfigError('consumer: dedupe needs the postgres option of createEvkit');
+  const wanted = (options as { dedupe?: unknown }).dedupe;
+  if (wanted !== undefined && wanted !== false && !hasPostgres) throw new ServiceConfigError('consumer: dedupe needs the postgres option of createEvkit');
 }

@@ -1,5 +1,5 @@
 import { Kafka, logLevel, type Message, type Producer, type ProducerBatch, type ProducerConfig } from 'kafkajs';
-import { TransportConnectError, TransportSendError, type OutgoingRecord } from '@evkit/transport';
+import { partitionForKey, TransportConnectError, TransportSendError, type OutgoingRecord } from '@evkit/transport';
 import { createKafkaJsPublisher, DEFAULT_SEND_RETRY } from './publisher';
 
 // A fake producer that partitions like KafkaJS (through the partitioner the publisher installs)
@@ -164,6 +164,20 @@ describe('createKafkaJsPublisher', () => {
     expect(fake.producer.sendBatch).not.toHaveBeenCalled();
   });
 
+  it('replaces the producer after a failed connect, whose client may be left half-connected (F9)', async () => {
+    const fake = fakeKafka(1, () => 0);
+    const timedOut = Object.assign(new Error('Request ApiVersions(key: 18, version: 2) timed out'), { name: 'KafkaJSRequestTimeoutError', retriable: true });
+    fake.producer.connect.mockRejectedValueOnce(timedOut).mockRejectedValueOnce(timedOut);
+    const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+    const producers = jest.spyOn(fake.kafka, 'producer');
+    await expect(publisher.connect()).rejects.toMatchObject({ constructor: TransportConnectError });
+    await expect(publisher.send([record('t', 'k', 'a')])).rejects.toMatchObject({ constructor: TransportSendError, outcomeUnknown: false });
+    expect(producers).toHaveBeenCalledTimes(2);
+    await expect(publisher.send([record('t', 'k', 'b')])).resolves.toEqual([{ topic: 't', partition: 0, offset: '0' }]);
+    expect(producers).toHaveBeenCalledTimes(3);
+    expect(fake.producer.disconnect).toHaveBeenCalledTimes(2); // each abandoned one
+  });
+
   it('reports a failed connection as TransportConnectError from connect and TransportSendError from send', async () => {
     const fake = fakeKafka(1, () => 0);
     const refused = Object.assign(new Error('Connection error: connect ECONNREFUSED'), { name: 'KafkaJSConnectionError', retriable: true });
@@ -228,6 +242,33 @@ describe('createKafkaJsPublisher', () => {
       await expect(first).resolves.toHaveLength(1);
       for (const error of errors) expect(error).toMatchObject({ constructor: TransportSendError, cause: lost, outcomeUnknown: true });
       await expect(after).resolves.toHaveLength(1);
+      expect(jest.spyOn(fake.kafka, 'producer')).toHaveBeenCalledTimes(2);
+    });
+
+    it('fails only the callers of a partition a coalesced request has no offset for (F8)', async () => {
+      // Until told otherwise, a leader moved mid-request: KafkaJS resolves without partition 1's offset.
+      let leaderMoved = true;
+      const fake = fakeKafka(2, (_, partition) => (partition === 1 && leaderMoved ? -1 : 7));
+      const requests = holdRequests(fake);
+      const publisher = createKafkaJsPublisher({ kafka: fake.kafka });
+      const [onZero, onOne] = [0, 1].map((p) => Array.from({ length: 20 }, (_, i) => `key-${i}`).find((k) => partitionForKey(k, 2) === p)!);
+      const first = publisher.send([record('t', onZero!, '0')]);
+      await new Promise((resolve) => setImmediate(resolve));
+      const joined = [publisher.send([record('t', onZero!, '1')]), publisher.send([record('t', onOne!, '2')]), publisher.send([record('t', onZero!, '3')])];
+      const settled = Promise.allSettled(joined);
+      await requests.release(); // the first request
+      await requests.release(); // the three joined ones, together
+      expect(sentValues(fake)).toEqual([['0'], ['1', '2', '3']]);
+      const [a, b, c] = await settled;
+      leaderMoved = false;
+      await expect(first).resolves.toEqual([{ topic: 't', partition: 0, offset: '7' }]);
+      expect(a).toEqual({ status: 'fulfilled', value: [{ topic: 't', partition: 0, offset: '7' }] });
+      expect(b).toMatchObject({ status: 'rejected', reason: { constructor: TransportSendError, outcomeUnknown: true, retriable: true } });
+      expect(c).toEqual({ status: 'fulfilled', value: [{ topic: 't', partition: 0, offset: '8' }] });
+      const after = publisher.send([record('t', onOne!, '4')]);
+      await new Promise((resolve) => setImmediate(resolve));
+      await requests.release();
+      await expect(after).resolves.toEqual([{ topic: 't', partition: 1, offset: '7' }]);
       expect(jest.spyOn(fake.kafka, 'producer')).toHaveBeenCalledTimes(2);
     });
 

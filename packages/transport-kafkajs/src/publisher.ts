@@ -38,6 +38,12 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
   // message keeps that partition on KafkaJS's own retries, so a retry re-sends the same batch
   // with the same sequence number to the same partition (a keyless one would otherwise move).
   const partitionOf = new WeakMap<Message, number>();
+  // Set when the producer must not be used again: a sendBatch failed after it may have reached
+  // the broker (see `send` below), or connecting failed. After a connect that timed out on a
+  // paused broker, KafkaJS 2.2.4 keeps that broker's opened socket as connected without its API
+  // versions, skips connecting again, and fails every later request with "Broker not connected"
+  // (F9 in docs/reliability.md): only a new producer (a new client) gets out of it.
+  let replaceProducer = false;
   const newIdentity = (kafka: Kafka): ProducerIdentity => {
     const producer = kafka.producer({
       idempotent: true,
@@ -53,13 +59,28 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
         };
       },
     });
-    return { producer, connection: connectOnce(() => producer.connect(), 'publisher', kafkaJsErrors) };
+    const connect = () =>
+      producer.connect().catch((error: unknown) => {
+        replaceProducer = true;
+        throw error;
+      });
+    return { producer, connection: connectOnce(connect, 'publisher', kafkaJsErrors) };
   };
   let identity = newIdentity(kafka);
-  // Set when a sendBatch failed after it may have reached the broker: see `send` below.
-  let outcomeUnknown = false;
+  const currentIdentity = async (): Promise<ProducerIdentity> => {
+    if (replaceProducer) {
+      // KIP-360's remedy, as the Java producer does: a new producer id before any other batch.
+      const abandoned = identity.producer;
+      identity = newIdentity(kafka);
+      replaceProducer = false;
+      // Closing the abandoned producer only releases its sockets; its id is never used again,
+      // so a failure to close changes nothing for the records.
+      await abandoned.disconnect().catch(() => undefined);
+    }
+    return identity;
+  };
 
-  const sendAll = async (records: readonly OutgoingRecord[]): Promise<RecordPosition[]> => {
+  const sendAll = async (records: readonly OutgoingRecord[]): Promise<(RecordPosition | TransportSendError)[]> => {
     const topics = [...new Set(records.map((r) => r.topic))];
     const messages = records.map((record): Message => ({ key: record.key, value: record.value, headers: record.headers }));
     const byTopic = new Map<string, Message[]>();
@@ -68,16 +89,7 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
       list.push(messages[i]!);
       byTopic.set(record.topic, list);
     });
-    if (outcomeUnknown) {
-      // KIP-360's remedy, as the Java producer does: a new producer id before any other batch.
-      const abandoned = identity.producer;
-      identity = newIdentity(kafka);
-      outcomeUnknown = false;
-      // Closing the abandoned producer only releases its sockets; its id is never used again,
-      // so a failure to close changes nothing for the records.
-      await abandoned.disconnect().catch(() => undefined);
-    }
-    const { producer, connection } = identity;
+    const { producer, connection } = await currentIdentity();
     try {
       await connection.connect();
     } catch (error) {
@@ -94,7 +106,7 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
         topicMessages: [...byTopic].map(([topic, topicMessages]) => ({ topic, messages: topicMessages })),
       });
     } catch (error) {
-      outcomeUnknown = true;
+      replaceProducer = true;
       throw new TransportSendError(
         `sending ${records.length} record(s) to ${topics.join(', ')} failed with an unknown outcome (they may or may not be on the topic; send them again with the same event ids): ${messageOf(error)}`,
         { cause: error, retriable: isRetriable(error), outcomeUnknown: true },
@@ -112,10 +124,11 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
         // KafkaJS 2.2.4 resolves a send without resending a partition whose leader moved to a
         // broker that had already answered for others (sendMessages.js keeps one response per
         // broker), after handing that partition's sequence numbers back: outcome unknown, and
-        // the same remedy as a failed send.
-        outcomeUnknown = true;
-        throw new TransportSendError(
-          `KafkaJS acknowledged no offset for record ${i} (${record.topic}, partition ${partition}): it may or may not be on the topic; send it again with the same event id`,
+        // the same remedy as a failed send. Only this record's caller fails: the partitions
+        // that were acknowledged keep their positions (F8 in docs/reliability.md).
+        replaceProducer = true;
+        return new TransportSendError(
+          `KafkaJS acknowledged no offset for ${record.topic} partition ${partition} (its leader moved mid-request): the record may or may not be on the topic; send it again with the same event id`,
           { outcomeUnknown: true, retriable: true },
         );
       }
@@ -138,7 +151,7 @@ export function createKafkaJsPublisher(options: KafkaJsPublisherOptions): Publis
   // positions; a failed request fails exactly the callers whose records it carried.
   const coalescer = createSendCoalescer(sendAll, coalescing);
   return {
-    connect: () => identity.connection.connect(),
+    connect: async () => (await currentIdentity()).connection.connect(),
     send: (records) => coalescer.send(records),
     async disconnect() {
       await coalescer.drain();

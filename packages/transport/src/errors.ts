@@ -5,6 +5,11 @@ export class TransportConfigError extends EvkitError {
   readonly code = 'EVKIT_TRANSPORT_INVALID_OPTIONS';
 }
 
+/** The transport package of the chosen `client` is not installed; the message names the package to install. */
+export class TransportNotInstalledError extends EvkitError {
+  readonly code = 'EVKIT_TRANSPORT_NOT_INSTALLED';
+}
+
 /** An operation was called in a state that does not allow it, e.g. `run` twice on one subscriber. */
 export class TransportStateError extends EvkitError {
   readonly code = 'EVKIT_TRANSPORT_INVALID_STATE';

@@ -22,6 +22,7 @@ export {
   TransportCommitError,
   TransportConfigError,
   TransportConnectError,
+  TransportNotInstalledError,
   TransportOffsetsError,
   TransportSendError,
   TransportStateError,
@@ -36,3 +37,15 @@ export { resolveSubscriberTuning } from './subscriber-tuning';
 export type { SubscriberTuning, SubscriberTuningOptions } from './subscriber-tuning';
 export { createSendCoalescer, resolveSendCoalescing } from './send-coalescer';
 export type { SendCoalescer, SendCoalescing, SendCoalescingOptions } from './send-coalescer';
+export { isKafkaClientName, KAFKA_CLIENTS, kafkaClientProblem } from './kafka-clients';
+export type {
+  KafkaClientName,
+  KafkaConnectionOf,
+  KafkaConnectionOptions,
+  KafkaJsConnectionOptions,
+  KafkaPublisherOptions,
+  KafkaSubscriberOptions,
+  PlatformaticConnectionOptions,
+} from './kafka-clients';
+export { loadTransport, TRANSPORT_PACKAGES } from './load-transport';
+export type { KafkaTransport } from './load-transport';

@@ -37,6 +37,28 @@ describe('createSendCoalescer', () => {
     await expect(coalescer.send([record('d')])).resolves.toEqual([{ topic: 't', partition: 0, offset: 'd' }]);
   });
 
+  it('fails only the callers of records a partly acknowledged request has no position for (F8)', async () => {
+    const unknown = new Error('no offset for partition 1');
+    const coalescer = createSendCoalescer(
+      async (records) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        // A request whose partition 1 was not acknowledged: the records of 'b' and 'd' have no position.
+        return records.map((r, i) => (['b', 'd'].includes(r.value!.toString()) ? unknown : { topic: 't', partition: i % 2, offset: r.value!.toString() }));
+      },
+      { maxBatchRecords: 10, maxBatchBytes: 1_000, lingerMs: 0 },
+    );
+    const first = coalescer.send([record('a')]);
+    const joined = [coalescer.send([record('b')]), coalescer.send([record('c')]), coalescer.send([record('c2'), record('d')])];
+    await expect(first).resolves.toEqual([{ topic: 't', partition: 0, offset: 'a' }]);
+    const outcomes = await Promise.allSettled(joined);
+    expect(outcomes).toEqual([
+      { status: 'rejected', reason: unknown },
+      { status: 'fulfilled', value: [{ topic: 't', partition: 1, offset: 'c' }] },
+      // A caller with one record acknowledged and one not gets the error: all its positions or none.
+      { status: 'rejected', reason: unknown },
+    ]);
+  });
+
   it('lingers for others to join a send to an idle coalescer, and drains', async () => {
     const requests: number[] = [];
     const coalescer = createSendCoalescer(

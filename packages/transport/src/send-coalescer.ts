@@ -4,7 +4,8 @@ import type { OutgoingRecord, RecordPosition } from './transport';
 
 // Sends that arrive while a request is in flight wait, and then go out together in one request,
 // so that many concurrent single sends cost about what one batch does. Each caller gets its own
-// positions; a failed request fails exactly the callers whose records it carried.
+// positions; a failed request fails exactly the callers whose records it carried, and a request
+// acknowledged only in part fails only the callers of the records without a position.
 
 /** The publisher options of coalescing, the same for every transport. */
 export interface SendCoalescingOptions {
@@ -49,13 +50,20 @@ interface PendingSend {
 }
 
 /**
+ * A record's outcome in a request: its position, or why it has none. A request acknowledged
+ * for some partitions only (a leader moved mid-request) still has positions for the others.
+ */
+export type RecordOutcome = RecordPosition | Error;
+
+/**
  * One `sendAll` in flight at a time, never more: it is called again only once the previous call
  * settled. The sends that arrived meanwhile form the next call, within the bounds, in the order
  * they came (so a partition's records keep the order of their `send` calls). `sendAll` answers
- * positions in the order of the records it was given; each caller gets its slice, or the error.
+ * an outcome per record, in the order of the records it was given, or throws for all of them;
+ * each caller gets its slice of positions, or the error of its first record without one.
  * `lingerMs` holds a send to an idle coalescer that long, for others to join it.
  */
-export function createSendCoalescer(sendAll: (records: OutgoingRecord[]) => Promise<RecordPosition[]>, bounds: SendCoalescing): SendCoalescer {
+export function createSendCoalescer(sendAll: (records: OutgoingRecord[]) => Promise<readonly RecordOutcome[]>, bounds: SendCoalescing): SendCoalescer {
   const waiting: PendingSend[] = [];
   let inFlight: Promise<void> | undefined;
   let lingering = false;
@@ -63,12 +71,17 @@ export function createSendCoalescer(sendAll: (records: OutgoingRecord[]) => Prom
     if (inFlight || lingering || waiting.length === 0) return;
     const taken = takeBatch(waiting, bounds.maxBatchRecords, bounds.maxBatchBytes);
     // Called at once; one that throws instead of rejecting fails its callers all the same.
-    const work = new Promise<RecordPosition[]>((resolve) => resolve(sendAll(taken.flatMap((pending) => pending.records))));
+    const work = new Promise<readonly RecordOutcome[]>((resolve) => resolve(sendAll(taken.flatMap((pending) => pending.records))));
     inFlight = work
       .then(
-        (positions) => {
+        (outcomes) => {
           let from = 0;
-          for (const pending of taken) pending.resolve(positions.slice(from, (from += pending.records.length)));
+          for (const pending of taken) {
+            const mine = outcomes.slice(from, (from += pending.records.length));
+            const failed = mine.find((outcome): outcome is Error => outcome instanceof Error);
+            if (failed) pending.reject(failed);
+            else pending.resolve(mine as RecordPosition[]);
+          }
         },
         (error: unknown) => {
           for (const pending of taken) pending.reject(error);

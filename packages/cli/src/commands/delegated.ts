@@ -9,7 +9,13 @@ export type ToolCommandLine = (argv: readonly string[], io: CommandLineIo & { en
  * command is declared, parsed and documented once. The tool prints its own output and errors;
  * its exit code becomes evkit's through `exitWith`.
  */
-export function delegatedCommand(name: string, description: string, runTool: ToolCommandLine, exitWith: (code: number) => void): Command {
+export function delegatedCommand(
+  name: string,
+  description: string,
+  runTool: ToolCommandLine,
+  exitWith: (code: number) => void,
+  environment: () => NodeJS.ProcessEnv = () => process.env,
+): Command {
   return new Command(name)
     .description(description)
     .helpOption(false) // `evkit <name> --help` is the tool's own help
@@ -19,7 +25,7 @@ export function delegatedCommand(name: string, description: string, runTool: Too
     .action(async (args: string[]) => {
       exitWith(
         await runTool(args, {
-          env: process.env,
+          env: environment(),
           out: (line) => process.stdout.write(`${line}\n`),
           err: (line) => process.stderr.write(`${line}\n`),
         }),

@@ -1,7 +1,6 @@
 import { Command } from 'commander';
 import { createReplayer, type DeadLetterEntry, type Replayer, type ReplaySelection } from '@evkit/retry';
-import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
-import { kafkaOptions, type Output } from '../context';
+import { kafkaTransports, type Output } from '../context';
 import { CliUsageError } from '../exit-codes';
 
 interface SelectionFlags {
@@ -76,10 +75,9 @@ function destinations(report: { destinations: Record<string, number> }): string 
 
 /** Runs `work` with a replayer, and closes its producer connection whatever happens. */
 async function withReplayer<T>(flags: { brokers?: string }, work: (replayer: Replayer) => Promise<T>): Promise<T> {
-  const options = kafkaOptions(flags);
-  const publisher = createKafkaJsPublisher(options);
+  const { publisher, subscriber } = kafkaTransports(flags);
   try {
-    return await work(createReplayer({ publisher, subscriber: () => createKafkaJsSubscriber(options) }));
+    return await work(createReplayer({ publisher, subscriber }));
   } finally {
     await publisher.disconnect();
   }

@@ -2,8 +2,7 @@ import { Command } from 'commander';
 import { createReplayer, type DeadLetterEntry } from '@evkit/retry';
 import { createSagaInspector, type SagaDetails, type SagaInspector, type SagaStatus } from '@evkit/saga';
 import { createLocalStack } from '@evkit/stack';
-import { createKafkaJsPublisher, createKafkaJsSubscriber } from '@evkit/transport-kafkajs';
-import { kafkaOptions, type Output } from '../context';
+import { kafkaTransports, type Output } from '../context';
 import { CliUsageError } from '../exit-codes';
 
 const STATUSES: readonly SagaStatus[] = ['running', 'compensating', 'completed', 'compensated', 'stuck'];
@@ -21,10 +20,9 @@ async function withInspector<T>(table: string | undefined, work: (inspector: Sag
 
 /** Dead letters of the saga in these dead-letter topics: those whose correlation id is the saga id. */
 async function deadLettersOf(sagaId: string, topics: string[], flags: { brokers?: string }): Promise<DeadLetterEntry[]> {
-  const options = kafkaOptions(flags);
-  const publisher = createKafkaJsPublisher(options);
+  const { publisher, subscriber } = kafkaTransports(flags);
   try {
-    const replayer = createReplayer({ publisher, subscriber: () => createKafkaJsSubscriber(options) });
+    const replayer = createReplayer({ publisher, subscriber });
     const lists = await Promise.all(topics.map((topic) => replayer.list(topic)));
     return lists.flat().filter((entry) => entry.record.headers.ce_correlationid?.toString() === sagaId);
   } finally {
