@@ -68,7 +68,7 @@ export function createConsumerClient(variant: Exclude<ConsumerVariantId, Platfor
       return evkitConsumerClient(benchEvkit(endpoints), { retry: {} });
     case 'evkit-dedupe-pg':
     case 'evkit-dedupe-pg-retry-armed':
-      return evkitConsumerClient(benchEvkitWithPostgres(endpoints, dedupeTable), { retry: variant === 'evkit-dedupe-pg-retry-armed' ? {} : false, dedupe: true });
+      return evkitConsumerClient(benchEvkitWithPostgres(endpoints, { processedEventsTable: dedupeTable }), { retry: variant === 'evkit-dedupe-pg-retry-armed' ? {} : false, dedupe: true });
   }
 }
 

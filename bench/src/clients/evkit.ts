@@ -1,4 +1,4 @@
-import { createEvkit, type EventCatalogue, type Evkit, type RetrySpec, type ServiceConsumerOptions, type TransportFactory } from '@evkit/service';
+import { createEvkit, type EventCatalogue, type Evkit, type RetrySpec, type ServiceConsumerOptions } from '@evkit/service';
 import { createJsonLogger } from '@evkit/telemetry';
 import { EVENT_SOURCE, EVENT_TYPE, ORDER_SCHEMA, type OrderPlaced } from '../fixture';
 import { measurement, type Endpoints } from '../harness/protocol';
@@ -7,29 +7,37 @@ import { Progress } from './progress';
 import type { ConsumerClient, ProducerClient } from './transport';
 
 // Full evkit as a service uses it: createEvkit (@evkit/service), `publish` and
-// `consumer(...).on`, on KafkaJS from `kafka` or on another client's transports.
+// `consumer(...).on`, on the client its `client` option names.
 
 type Events = { [EVENT_TYPE]: OrderPlaced };
 const CATALOGUE: EventCatalogue<Events> = { schemas: { [EVENT_TYPE]: ORDER_SCHEMA } };
 type BenchEvkit = Evkit<Events, false>;
 
-const baseOptions = (endpoints: Endpoints, transports: TransportFactory | undefined) => ({
+/** Which Kafka client createEvkit runs on: KafkaJS (the default), or @platformatic/kafka in the Node 22 workers. */
+export type BenchClient = 'kafkajs' | 'platformatic';
+
+const baseOptions = (endpoints: Endpoints, client: BenchClient) => ({
   source: EVENT_SOURCE,
   catalogue: CATALOGUE,
   registry: { url: endpoints.registryUrl },
-  ...(transports ? { transports } : { kafka: { brokers: endpoints.brokers, clientId: 'bench-evkit', logLevel: KAFKAJS_LOG_LEVEL } }),
+  ...(client === 'platformatic'
+    ? { client, kafka: { brokers: endpoints.brokers, clientId: 'bench-evkit' } }
+    : { kafka: { brokers: endpoints.brokers, clientId: 'bench-evkit', logLevel: KAFKAJS_LOG_LEVEL } }),
   // Errors only, as every client of the benchmarks (a warning per group join is noise here).
   logger: createJsonLogger('error'),
 });
 
 /** One createEvkit per worker: its codec's caches are warm after the warm-up run, as in a running service. */
-export function benchEvkit(endpoints: Endpoints, transports?: TransportFactory): BenchEvkit {
-  return createEvkit(baseOptions(endpoints, transports));
+export function benchEvkit(endpoints: Endpoints, client: BenchClient = 'kafkajs'): BenchEvkit {
+  return createEvkit(baseOptions(endpoints, client));
 }
 
 /** The same with PostgreSQL: consumers dedupe in `table` (the run's own processed-events table). */
-export function benchEvkitWithPostgres(endpoints: Endpoints, table: string): Evkit<Events, true> {
-  return createEvkit({ ...baseOptions(endpoints, undefined), postgres: { connectionString: endpoints.postgresUrl, processedEventsTable: table } });
+export function benchEvkitWithPostgres(endpoints: Endpoints, tables: { processedEventsTable?: string; outboxTable?: string }, maxConnections?: number): Evkit<Events, true> {
+  return createEvkit({
+    ...baseOptions(endpoints, 'kafkajs'),
+    postgres: { connectionString: endpoints.postgresUrl, ...tables, ...(maxConnections === undefined ? {} : { maxConnections }) },
+  });
 }
 
 /** What the consumer client needs of either kind of createEvkit. */

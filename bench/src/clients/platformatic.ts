@@ -6,8 +6,8 @@ import { Progress } from './progress';
 import { FETCH, publisherClient, subscriberClient, type ConsumerClient, type ProducerClient } from './transport';
 
 // The variants on @platformatic/kafka 2.x, loaded only by workers on Node >= 22.22: the raw
-// client, the evkit transport on it, and full evkit (createEvkit) on that transport. Full evkit
-// is imported when asked for: @evkit/service loads KafkaJS, which the other two must not carry.
+// client, the evkit transport on it, and full evkit (createEvkit with client: 'platformatic').
+// Full evkit is imported when asked for, so the other two carry none of it.
 
 const CLIENT_ID = 'bench-platformatic';
 
@@ -19,7 +19,7 @@ export async function createPlatformaticProducerClient(variant: Extract<Producer
       return publisherClient(createPlatformaticPublisher({ brokers: endpoints.brokers, clientId: CLIENT_ID }));
     case 'evkit-producer-platformatic': {
       const { benchEvkit, evkitProducerClient } = await import('./evkit.js');
-      return evkitProducerClient(benchEvkit(endpoints, transports(endpoints)));
+      return evkitProducerClient(benchEvkit(endpoints, 'platformatic'));
     }
   }
 }
@@ -32,16 +32,10 @@ export async function createPlatformaticConsumerClient(variant: Extract<Consumer
       return subscriberClient(() => createPlatformaticSubscriber({ brokers: endpoints.brokers, clientId: CLIENT_ID }));
     case 'evkit-consumer-platformatic': {
       const { benchEvkit, evkitConsumerClient } = await import('./evkit.js');
-      return evkitConsumerClient(benchEvkit(endpoints, transports(endpoints)), { retry: false });
+      return evkitConsumerClient(benchEvkit(endpoints, 'platformatic'), { retry: false });
     }
   }
 }
-
-/** createEvkit's `transports`: until the producer and consumer take a `client` option, the way to put full evkit on another client. */
-const transports = (endpoints: Endpoints) => ({
-  publisher: () => createPlatformaticPublisher({ brokers: endpoints.brokers, clientId: CLIENT_ID }),
-  subscriber: () => createPlatformaticSubscriber({ brokers: endpoints.brokers, clientId: CLIENT_ID }),
-});
 
 /**
  * Configured as KafkaJS raw is: idempotent (one request in flight), acks=all, Java's murmur2

@@ -19,7 +19,7 @@ const RELAYS: { id: string; label: string; relay: OutboxSpec['relay']; what: str
     id: 'polling',
     label: 'polling relay, defaults (LISTEN/NOTIFY, interval 500 ms as fallback)',
     relay: { kind: 'polling', intervalMs: 500 },
-    what: 'createPollingRelay() in the process with its defaults: woken by the writer\'s NOTIFY, batchSize 100',
+    what: 'createEvkit\'s startRelay() in the process, defaults: woken by the writer\'s NOTIFY, batchSize 100',
   },
 ];
 
@@ -48,7 +48,7 @@ export async function outboxScenario(ctx: ScenarioContext, offered: number): Pro
         nodeVariant({
           id,
           label,
-          what: `@evkit/outbox writer (one transaction per event, up to 8 at once) → ${what} → @evkit/consumer no-op handler`,
+          what: `createEvkit's write (one transaction per event, up to 8 at once) → ${what} → its consumer, a no-op handler`,
           spec: { kind: 'outbox', outboxTable: relay.kind === 'debezium' ? ctx.tables.outboxCdc : ctx.tables.outbox, relay },
           endpoints,
           // The Debezium table is never truncated: the connector would see the TRUNCATE.

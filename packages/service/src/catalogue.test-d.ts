@@ -26,6 +26,9 @@ export async function withPostgres(): Promise<void> {
   await evkit.publish('orders', { type: 'com.example.orders.order.lost', data: { orderId: 'o-1' } });
   // @ts-expect-error an enum symbol the schema does not have
   await evkit.publish('orders', { type: 'com.example.orders.order.cancelled', data: { orderId: 'o-1', reason: 'BORED' } });
+  await evkit.publishBatch('orders', [{ type: 'com.example.orders.order.placed', key: 'o-1', data: { orderId: 'o-1', amountCents: 5 } }]);
+  // @ts-expect-error one event of a batch with another type's data
+  await evkit.publishBatch('orders', [{ type: 'com.example.orders.order.cancelled', data: { orderId: 'o-1', amountCents: 5 } }]);
 
   await evkit.inTransaction(async (tx) => {
     await evkit.write(tx, 'orders', { type: 'com.example.orders.order.cancelled', key: 'o-1', data: { orderId: 'o-1', reason: 'OTHER' } });

@@ -170,6 +170,22 @@ describe('createEvkit', () => {
     await evkit.close();
   });
 
+  it('publishBatch sends catalogue events in order, each with its schema, and refuses the whole batch for one unknown type', async () => {
+    const { broker, evkit } = setup();
+    const published = await evkit.publishBatch('orders', [
+      { type: 'com.example.orders.order.placed', key: 'o-1', data: { orderId: 'o-1', amountCents: 1 } },
+      { type: 'com.example.orders.order.cancelled', key: 'o-1', data: { orderId: 'o-1' } },
+    ]);
+    expect(published.map((p) => p.event.type)).toEqual(['com.example.orders.order.placed', 'com.example.orders.order.cancelled']);
+    expect(published[1]!.position.offset > published[0]!.position.offset).toBe(true);
+    const bogus = { type: 'com.example.orders.order.lost', key: 'o-2', data: {} } as unknown as Parameters<typeof evkit.publish>[1];
+    const fine = { type: 'com.example.orders.order.cancelled', key: 'o-2', data: { orderId: 'o-2' } } as const;
+    await expect(evkit.publishBatch('orders', [fine, bogus])).rejects.toThrow(UnknownCatalogueTypeError);
+    await broker.idle();
+    expect(broker.topic('orders').records(published[0]!.position.partition)).toHaveLength(2); // nothing of the refused batch
+    await evkit.close();
+  });
+
   it('close() stops consumers and disconnects every transport it made; afterwards nothing is created', async () => {
     const { evkit, made } = setup();
     const billing = evkit.consumer({ groupId: 'billing', topics: ['orders'], retry: { attempts: 2 } });

@@ -103,6 +103,8 @@ export interface ServiceConsumer<M, Tx> {
 export interface Evkit<M, HasPostgres extends boolean> {
   /** Publishes one event now; resolves once all in-sync replicas have it. The schema is the catalogue's for `event.type`. */
   publish(topic: string, event: CatalogueEvent<M>): Promise<Published<unknown>>;
+  /** Publishes events in one request, in order; resolves once all in-sync replicas have every one, or rejects for them all. */
+  publishBatch(topic: string, events: readonly CatalogueEvent<M>[]): Promise<Published<unknown>[]>;
   /** Adds an event to the outbox inside `tx` (see `inTransaction`): it is relayed only if the transaction commits. */
   write: HasPostgres extends true ? (tx: PoolClient, topic: string, event: OutboxEvent<M>) => Promise<OutboxWritten<unknown>> : never;
   /** Runs `work` in a transaction on a pooled client: COMMIT when it resolves, ROLLBACK when it throws. */
@@ -187,12 +189,19 @@ export function createEvkit<M, P extends PostgresOptions | undefined = undefined
       ...(postgres?.processedEventsTable === undefined ? {} : { table: postgres.processedEventsTable }),
     }));
 
+  const theProducer = () => (producer ??= createProducer({ codec, source, logger, ...publisherOf() }));
+
   const evkit = {
     async publish(topic: string, event: CatalogueEvent<M>) {
       open('publish');
-      producer ??= createProducer({ codec, source, logger, ...publisherOf() });
       const { spec } = specOf(event);
-      return producer.publish(topic, spec, schemaOf(catalogue, event.type));
+      return theProducer().publish(topic, spec, schemaOf(catalogue, event.type));
+    },
+    async publishBatch(topic: string, events: readonly CatalogueEvent<M>[]) {
+      open('publish');
+      // Every event checked against the catalogue before the first byte is sent.
+      const items = events.map((event) => ({ event: specOf(event).spec, schema: schemaOf(catalogue, event.type) }));
+      return theProducer().publishBatch(topic, items);
     },
     write(tx: PoolClient, topic: string, event: OutboxEvent<M>) {
       open('write to the outbox');
