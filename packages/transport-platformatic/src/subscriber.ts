@@ -50,6 +50,8 @@ interface PartitionState {
   /** Bumped by every seek: a batch or fetch of an older one is outdated. */
   seeks: number;
   busy: boolean;
+  /** Fetched at `position` but not handed out yet (every slot was taken), oldest `order` first. */
+  waiting: { fetched: FetchedPartition; generation: number; order: number } | undefined;
 }
 
 export function createPlatformaticSubscriber(options: PlatformaticSubscriberOptions): SubscriberTransport {
@@ -75,6 +77,8 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
   const committed = new Map<string, bigint>();
   const inFlight = new Set<Promise<void>>();
   let loop: Promise<void> | undefined;
+  /** Arrival order of waiting batches: they are handed out first come, first served. */
+  let arrivals = 0;
   let wake: (() => void) | undefined;
   const wakeUp = () => wake?.();
 
@@ -93,7 +97,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
     revoking = false;
     assignment = new Map(
       (assignments ?? []).flatMap(({ topic, partitions }) =>
-        partitions.map((partition): [string, PartitionState] => [keyOf(topic, partition), { topic, partition, position: undefined, seeks: 0, busy: false }]),
+        partitions.map((partition): [string, PartitionState] => [keyOf(topic, partition), { topic, partition, position: undefined, seeks: 0, busy: false, waiting: undefined }]),
       ),
     );
     committed.clear();
@@ -153,12 +157,30 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
     );
   };
 
+  /**
+   * Partitions to fetch: those neither handled nor holding a waiting batch. Nothing while the
+   * waiting batches alone fill every slot, so at most one fetch's worth (maxBytes) waits besides.
+   */
   const fetchable = (): PartitionState[] => {
     if (revoking || stopping) return [];
-    const busy = [...assignment.values()].filter((s) => s.busy).length;
-    if (busy >= settings.partitionsConsumedConcurrently) return [];
+    const states = [...assignment.values()];
+    if (states.filter((s) => s.waiting).length >= settings.partitionsConsumedConcurrently) return [];
     const key = (s: PartitionState) => keyOf(s.topic, s.partition);
-    return [...assignment.values()].filter((s) => s.position !== undefined && !s.busy && !paused.has(key(s)) && !backoff.has(key(s)));
+    return states.filter((s) => s.position !== undefined && !s.busy && !s.waiting && !paused.has(key(s)) && !backoff.has(key(s)));
+  };
+
+  /** Hands waiting batches out, oldest first, while slots are free; drops those of an older generation. */
+  const dispatch = (): void => {
+    for (const state of assignment.values()) if (state.waiting && state.waiting.generation !== generation) state.waiting = undefined;
+    const waiting = [...assignment.values()].filter((s) => s.waiting).sort((a, b) => a.waiting!.order - b.waiting!.order);
+    for (const state of waiting) {
+      // A handler may pause, seek or stop synchronously when handed its batch: checked each turn.
+      if (stopping || revoking || [...assignment.values()].filter((s) => s.busy).length >= settings.partitionsConsumedConcurrently) return;
+      if (!state.waiting) continue;
+      const { fetched } = state.waiting;
+      state.waiting = undefined;
+      handOut(state, fetched);
+    }
   };
 
   const handOut = (state: PartitionState, fetched: FetchedPartition): void => {
@@ -193,6 +215,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
         report(new BatchHandlerError(state.topic, state.partition, redeliverFrom.toString(), error));
       } finally {
         state.busy = false;
+        dispatch();
         wakeUp();
       }
     })();
@@ -237,16 +260,20 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
         continue;
       }
       if (p.records.length > 0) {
-        if ([...assignment.values()].filter((s) => s.busy).length < settings.partitionsConsumedConcurrently) handOut(state, p);
+        // Kept until a slot is free rather than dropped and fetched again.
+        state.waiting = { fetched: p, generation: ofGeneration, order: (arrivals += 1) };
       } else if (p.nextOffset !== undefined && p.nextOffset > offset) {
         state.position = p.nextOffset; // only control records (transaction markers)
       }
     }
+    dispatch();
   };
 
   const fetchLoop = async (): Promise<void> => {
     while (!stopping && consumer) {
       const current = consumer;
+      // Also drops waiting batches outdated by a refused commit, so their partitions are fetched again.
+      dispatch();
       const ready = fetchable();
       if (ready.length === 0) {
         await new Promise<void>((resolve) => {
@@ -358,11 +385,17 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
       if (!state) return;
       state.position = BigInt(offset);
       state.seeks += 1;
+      state.waiting = undefined;
       wakeUp();
     },
 
     pause(partitions) {
-      for (const { topic, partition } of partitions) paused.add(keyOf(topic, partition));
+      for (const { topic, partition } of partitions) {
+        paused.add(keyOf(topic, partition));
+        // A paused partition holds no records back; it is fetched again once resumed.
+        const state = assignment.get(keyOf(topic, partition));
+        if (state) state.waiting = undefined;
+      }
     },
 
     resume(partitions) {

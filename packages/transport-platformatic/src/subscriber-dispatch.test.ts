@@ -1,0 +1,141 @@
+import type { PartitionBatch, SubscriberTransport } from '@evkit/transport';
+import { createPlatformaticSubscriber } from './subscriber';
+
+// A one-member group on a fake cluster: every partition of topic `t` holds `mockLog.length`
+// records from offset 0, and a fetch returns up to `mockLog.batch` of them per partition asked.
+const mockLog = { partitions: 6, length: 30, batch: 10, requests: [] as { partition: number; offset: bigint }[] };
+
+jest.mock('@platformatic/kafka', () => {
+  const actual = jest.requireActual<typeof import('@platformatic/kafka')>('@platformatic/kafka');
+  const partitionIds = () => Array.from({ length: mockLog.partitions }, (_, i) => i);
+  const batchFrom = (offset: bigint) => {
+    const count = Math.min(mockLog.batch, mockLog.length - Number(offset));
+    const records = Array.from({ length: count }, (_, i) => ({ length: 0, attributes: 0, timestampDelta: 0n, offsetDelta: i, key: null, value: Buffer.from('v'), headers: [] }));
+    return { firstOffset: offset, length: 0, partitionLeaderEpoch: 0, magic: 2, crc: 0, attributes: 0, lastOffsetDelta: count - 1, firstTimestamp: 0n, maxTimestamp: 0n, producerId: -1n, producerEpoch: -1, firstSequence: -1, records };
+  };
+  class Consumer {
+    private readonly listeners = new Map<string, (payload: unknown) => void>();
+    readonly topics = { trackAll: () => [] };
+    on(event: string, listener: (payload: unknown) => void) {
+      this.listeners.set(event, listener);
+      return this;
+    }
+    joinGroup() {
+      this.listeners.get('consumer:group:join')?.({ assignments: [{ topic: 't', partitions: partitionIds() }] });
+      return Promise.resolve('member');
+    }
+    listCommittedOffsets() {
+      return Promise.resolve(new Map([['t', partitionIds().map(() => 0n)]]));
+    }
+    metadata() {
+      return Promise.resolve({ topics: new Map([['t', { id: 'id-t', partitions: partitionIds().map(() => ({ leader: 1 })) }]]), brokers: new Map() });
+    }
+    async fetch(options: { maxWaitTime: number; topics: { partitions: { partition: number; fetchOffset: bigint }[] }[] }) {
+      const asked = options.topics.flatMap((t) => t.partitions);
+      for (const { partition, fetchOffset } of asked) mockLog.requests.push({ partition, offset: fetchOffset });
+      // As a broker's long poll: an answer with no records comes after the wait.
+      if (asked.every((p) => p.fetchOffset >= BigInt(mockLog.length))) await new Promise((resolve) => setTimeout(resolve, options.maxWaitTime));
+      const partitions = asked.map(({ partition, fetchOffset }) => ({
+        partitionIndex: partition,
+        errorCode: 0,
+        highWatermark: BigInt(mockLog.length),
+        lastStableOffset: BigInt(mockLog.length),
+        logStartOffset: 0n,
+        abortedTransactions: null,
+        preferredReadReplica: -1,
+        records: fetchOffset < BigInt(mockLog.length) ? [batchFrom(fetchOffset)] : [],
+      }));
+      return { throttleTimeMs: 0, errorCode: 0, sessionId: 0, responses: [{ topicId: 'id-t', partitions }] };
+    }
+    clearMetadata() {}
+    close() {
+      return Promise.resolve();
+    }
+  }
+  class Admin {
+    close() {
+      return Promise.resolve();
+    }
+  }
+  return { ...actual, Consumer, Admin };
+});
+
+const offsetsOf = (batch: PartitionBatch) => batch.records.map((r) => Number(r.offset));
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function until(condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 500 && !condition(); i++) await sleep(10);
+  expect(condition()).toBe(true);
+}
+
+describe('the subscriber fetch loop', () => {
+  let subscriber: SubscriberTransport | undefined;
+
+  beforeEach(() => {
+    Object.assign(mockLog, { partitions: 6, length: 30, batch: 10, requests: [] });
+  });
+
+  afterEach(async () => {
+    await subscriber?.disconnect();
+    subscriber = undefined;
+  });
+
+  it('keeps records fetched beyond the in-flight limit for later, fetching no offset twice, in order per partition', async () => {
+    const delivered = new Map<number, number[]>();
+    let handling = 0;
+    let mostHandled = 0;
+    subscriber = createPlatformaticSubscriber({ brokers: ['fake:1'], partitionsConsumedConcurrently: 3, maxWaitTimeInMs: 20 });
+    await subscriber.run({
+      groupId: 'g',
+      topics: ['t'],
+      async handleBatch(batch) {
+        handling += 1;
+        mostHandled = Math.max(mostHandled, handling);
+        delivered.set(batch.partition, [...(delivered.get(batch.partition) ?? []), ...offsetsOf(batch)]);
+        await sleep(5);
+        handling -= 1;
+      },
+    });
+    await until(() => [...delivered.values()].flat().length === 6 * 30);
+    const all = Array.from({ length: 30 }, (_, i) => i);
+    expect(new Map([...delivered].sort(([a], [b]) => a - b))).toEqual(new Map(Array.from({ length: 6 }, (_, p) => [p, all])));
+    expect(mostHandled).toBe(3);
+    const withRecords = mockLog.requests.filter((r) => r.offset < 30n).map((r) => `${r.partition}@${r.offset}`);
+    expect(withRecords).toHaveLength(6 * 3);
+    expect(new Set(withRecords).size).toBe(withRecords.length);
+  });
+
+  it('drops a waiting batch when its partition is paused or seeks, and fetches it again from where it then is', async () => {
+    Object.assign(mockLog, { partitions: 3, length: 10, batch: 10 });
+    const delivered: [number, number[]][] = [];
+    let resumeAt: (() => void) | undefined;
+    subscriber = createPlatformaticSubscriber({ brokers: ['fake:1'], partitionsConsumedConcurrently: 1, maxWaitTimeInMs: 20 });
+    const transport = subscriber;
+    await transport.run({
+      groupId: 'g',
+      topics: ['t'],
+      async handleBatch(batch) {
+        delivered.push([batch.partition, offsetsOf(batch)]);
+        if (delivered.length === 1) {
+          // Partitions 1 and 2 were fetched with this one and wait for the only slot.
+          transport.seek({ topic: 't', partition: 1, offset: '6' });
+          transport.pause([{ topic: 't', partition: 2 }]);
+          resumeAt = () => transport.resume([{ topic: 't', partition: 2 }]);
+        }
+        await sleep(5);
+      },
+    });
+    await until(() => delivered.length === 2);
+    await sleep(100);
+    expect(delivered).toHaveLength(2);
+    resumeAt!();
+    await until(() => delivered.length === 3);
+    const all = Array.from({ length: 10 }, (_, i) => i);
+    expect(delivered).toEqual([
+      [0, all],
+      [1, [6, 7, 8, 9]],
+      [2, all],
+    ]);
+    expect(mockLog.requests.filter((r) => r.partition !== 0 && r.offset < 10n).map((r) => `${r.partition}@${r.offset}`)).toEqual(['1@0', '2@0', '1@6', '2@0']);
+  });
+});
