@@ -29,3 +29,45 @@ describe('createPlatformaticPublisher options', () => {
     });
   });
 });
+
+// A producer whose answer leaves out partition 1's offset, as when its leader moved mid-request.
+const mockProduced = { sends: 0, closed: 0 };
+jest.mock('@platformatic/kafka', () => {
+  const actual = jest.requireActual<typeof import('@platformatic/kafka')>('@platformatic/kafka');
+  class Producer {
+    initIdempotentProducer() {
+      return Promise.resolve();
+    }
+    metadata() {
+      return Promise.resolve({ topics: new Map([['t', { partitionsCount: 2 }]]) });
+    }
+    send() {
+      mockProduced.sends += 1;
+      return Promise.resolve({ offsets: [{ topic: 't', partition: 0, offset: 10n }] });
+    }
+    close() {
+      mockProduced.closed += 1;
+      return Promise.resolve();
+    }
+  }
+  return { ...actual, Producer };
+});
+
+describe('a request acknowledged in part (F8)', () => {
+  it('fails only the callers of the records without an offset, and renews the producer id before the next request', async () => {
+    const publisher = createPlatformaticPublisher({ brokers: ['127.0.0.1:1'] });
+    // Keyless records go round the partitions: 0, 1, 0.
+    const [first, second, third] = await Promise.allSettled([
+      publisher.send([{ topic: 't', key: null, value: Buffer.from('a'), headers: {} }]),
+      publisher.send([{ topic: 't', key: null, value: Buffer.from('b'), headers: {} }]),
+      publisher.send([{ topic: 't', key: null, value: Buffer.from('c'), headers: {} }]),
+    ]);
+    expect(first).toEqual({ status: 'fulfilled', value: [{ topic: 't', partition: 0, offset: '10' }] });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'EVKIT_TRANSPORT_SEND_FAILED', outcomeUnknown: true, retriable: true } });
+    expect(third.status).toBe('fulfilled');
+    const closedBefore = mockProduced.closed;
+    await publisher.send([{ topic: 't', key: null, value: Buffer.from('d'), headers: {} }]).catch(() => undefined);
+    expect(mockProduced.closed).toBe(closedBefore + 1); // the producer that left a record unknown is replaced
+    await publisher.disconnect();
+  });
+});

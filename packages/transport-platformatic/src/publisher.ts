@@ -52,7 +52,7 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
   // Keyless records are spread over the partitions, one after the other per topic.
   const nextKeyless = new Map<string, number>();
 
-  const sendAll = async (records: OutgoingRecord[]): Promise<RecordPosition[]> => {
+  const sendAll = async (records: OutgoingRecord[]): Promise<(RecordPosition | TransportSendError)[]> => {
     const topics = [...new Set(records.map((r) => r.topic))];
     if (outcomeUnknown) {
       // KIP-360's remedy, as the Java producer does: a new producer id before any other batch, so
@@ -116,9 +116,11 @@ export function createPlatformaticPublisher(options: PlatformaticPublisherOption
       const key = `${partition}:${record.topic}`;
       const offset = next.get(key) ?? baseOffsets.get(key);
       if (partition === undefined || offset === undefined || offset < 0n) {
+        // Only this record's caller fails: the partitions that were acknowledged keep their
+        // positions (F8 in docs/reliability.md). A new producer id follows, as after a failed send.
         outcomeUnknown = true;
-        throw new TransportSendError(
-          `@platformatic/kafka acknowledged no offset for record ${i} (${record.topic}, partition ${partition}): it may or may not be on the topic; send it again with the same event id`,
+        return new TransportSendError(
+          `@platformatic/kafka acknowledged no offset for ${record.topic} partition ${partition}: the record may or may not be on the topic; send it again with the same event id`,
           { outcomeUnknown: true, retriable: true },
         );
       }
