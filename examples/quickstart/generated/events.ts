@@ -6,6 +6,70 @@
 // encoding, but decoding always fills them in, so they are required here.
 
 /**
+ * A command to the inventory service: give back what an order holds (the compensation of ReserveStock). Idempotent by order: a second release gives back nothing. Answered with StockReleased.
+ *
+ * Avro record `com.example.inventory.ReleaseStock`.
+ */
+export interface ReleaseStock {
+  /** The order whose reservation goes. */
+  orderId: string;
+  /** Why, for people (the payment was declined, say). */
+  reason: string;
+}
+
+/**
+ * A command to the inventory service: hold stock for an order. Sent by the order saga; answered with StockReserved or StockRejected.
+ *
+ * Avro record `com.example.inventory.ReserveStock`.
+ */
+export interface ReserveStock {
+  /** The order the stock is for; the inventory service holds at most one reservation per order. */
+  orderId: string;
+  /** The article. */
+  sku: string;
+  /** How many to hold. */
+  quantity: number;
+}
+
+/**
+ * The inventory service could not hold the stock a ReserveStock asked for: nothing is held.
+ *
+ * Avro record `com.example.inventory.StockRejected`.
+ */
+export interface StockRejected {
+  /** The order refused. */
+  orderId: string;
+  /** Why, for people (not enough left, unknown article). */
+  reason: string;
+}
+
+/**
+ * The inventory service no longer holds stock for the order.
+ *
+ * Avro record `com.example.inventory.StockReleased`.
+ */
+export interface StockReleased {
+  /** The order released. */
+  orderId: string;
+  /** How many went back to stock by this release: 0 when nothing was held (never reserved, or released before). */
+  quantity: number;
+}
+
+/**
+ * The inventory service held the stock a ReserveStock asked for.
+ *
+ * Avro record `com.example.inventory.StockReserved`.
+ */
+export interface StockReserved {
+  /** The order the stock is held for. */
+  orderId: string;
+  /** The article. */
+  sku: string;
+  /** How many are held. */
+  quantity: number;
+}
+
+/**
  * An order was cancelled before it shipped.
  *
  * Avro record `com.example.orders.OrderCancelled`.
@@ -63,6 +127,82 @@ export interface OrderPlaced {
 }
 
 /**
+ * A command to the payment service: charge the customer for an order. Idempotent by order: a second charge of the same order charges nothing. Answered with PaymentCharged or PaymentDeclined.
+ *
+ * Avro record `com.example.payments.ChargePayment`.
+ */
+export interface ChargePayment {
+  /** The order paid for. */
+  orderId: string;
+  /** Who pays. */
+  customerId: string;
+  /** How much, in the currency's minor unit (cents). */
+  amountCents: number;
+  /**
+   * ISO 4217 currency code.
+   *
+   * @defaultValue `"EUR"`
+   */
+  currency: string;
+}
+
+/**
+ * The payment service charged the customer for an order.
+ *
+ * Avro record `com.example.payments.PaymentCharged`.
+ */
+export interface PaymentCharged {
+  /** The order paid for. */
+  orderId: string;
+  /** The payment, for a refund. */
+  paymentId: string;
+  /** How much was charged, in cents. */
+  amountCents: number;
+}
+
+/**
+ * The payment service did not charge the customer for an order: nothing was taken.
+ *
+ * Avro record `com.example.payments.PaymentDeclined`.
+ */
+export interface PaymentDeclined {
+  /** The order refused. */
+  orderId: string;
+  /** Why, for people (the card issuer's answer). */
+  reason: string;
+}
+
+/**
+ * A command to the payment service: give back what an order was charged (the compensation of ChargePayment, for a charge whose answer never came). Idempotent by order: a second refund, or one of an order never charged, gives back nothing.
+ *
+ * Avro record `com.example.payments.RefundPayment`.
+ */
+export interface RefundPayment {
+  /** The order whose charge is refunded. */
+  orderId: string;
+  /** Why, for people. */
+  reason: string;
+}
+
+/**
+ * Shipping handed an order's goods to the carrier: the answer to ShipmentRequested.
+ *
+ * Avro record `com.example.shipping.ShipmentDispatched`.
+ */
+export interface ShipmentDispatched {
+  /** The shipment's id, as requested. */
+  shipmentId: string;
+  /** The order shipped. */
+  orderId: string;
+  /**
+   * When the goods left.
+   *
+   * Logical type `timestamp-millis`: milliseconds since the Unix epoch (decoded as its underlying Avro type).
+   */
+  dispatchedAt: number;
+}
+
+/**
  * Shipping was asked to send an order's goods. Published by the order service once the order is paid.
  *
  * Avro record `com.example.shipping.ShipmentRequested`.
@@ -107,6 +247,106 @@ export interface Address {
 
 /** Each file's schema as written, for the codec: `codec.encode(topic, event, schemas.OrderPlaced)`. */
 export const schemas = {
+  ReleaseStock: {
+    "type": "record",
+    "name": "ReleaseStock",
+    "namespace": "com.example.inventory",
+    "doc": "A command to the inventory service: give back what an order holds (the compensation of ReserveStock). Idempotent by order: a second release gives back nothing. Answered with StockReleased.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order whose reservation goes."
+      },
+      {
+        "name": "reason",
+        "type": "string",
+        "doc": "Why, for people (the payment was declined, say)."
+      }
+    ]
+  },
+  ReserveStock: {
+    "type": "record",
+    "name": "ReserveStock",
+    "namespace": "com.example.inventory",
+    "doc": "A command to the inventory service: hold stock for an order. Sent by the order saga; answered with StockReserved or StockRejected.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order the stock is for; the inventory service holds at most one reservation per order."
+      },
+      {
+        "name": "sku",
+        "type": "string",
+        "doc": "The article."
+      },
+      {
+        "name": "quantity",
+        "type": "int",
+        "doc": "How many to hold."
+      }
+    ]
+  },
+  StockRejected: {
+    "type": "record",
+    "name": "StockRejected",
+    "namespace": "com.example.inventory",
+    "doc": "The inventory service could not hold the stock a ReserveStock asked for: nothing is held.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order refused."
+      },
+      {
+        "name": "reason",
+        "type": "string",
+        "doc": "Why, for people (not enough left, unknown article)."
+      }
+    ]
+  },
+  StockReleased: {
+    "type": "record",
+    "name": "StockReleased",
+    "namespace": "com.example.inventory",
+    "doc": "The inventory service no longer holds stock for the order.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order released."
+      },
+      {
+        "name": "quantity",
+        "type": "int",
+        "doc": "How many went back to stock by this release: 0 when nothing was held (never reserved, or released before)."
+      }
+    ]
+  },
+  StockReserved: {
+    "type": "record",
+    "name": "StockReserved",
+    "namespace": "com.example.inventory",
+    "doc": "The inventory service held the stock a ReserveStock asked for.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order the stock is held for."
+      },
+      {
+        "name": "sku",
+        "type": "string",
+        "doc": "The article."
+      },
+      {
+        "name": "quantity",
+        "type": "int",
+        "doc": "How many are held."
+      }
+    ]
+  },
   OrderCancelled: {
     "type": "record",
     "name": "OrderCancelled",
@@ -190,6 +430,120 @@ export const schemas = {
       }
     ]
   },
+  ChargePayment: {
+    "type": "record",
+    "name": "ChargePayment",
+    "namespace": "com.example.payments",
+    "doc": "A command to the payment service: charge the customer for an order. Idempotent by order: a second charge of the same order charges nothing. Answered with PaymentCharged or PaymentDeclined.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order paid for."
+      },
+      {
+        "name": "customerId",
+        "type": "string",
+        "doc": "Who pays."
+      },
+      {
+        "name": "amountCents",
+        "type": "long",
+        "doc": "How much, in the currency's minor unit (cents)."
+      },
+      {
+        "name": "currency",
+        "type": "string",
+        "default": "EUR",
+        "doc": "ISO 4217 currency code."
+      }
+    ]
+  },
+  PaymentCharged: {
+    "type": "record",
+    "name": "PaymentCharged",
+    "namespace": "com.example.payments",
+    "doc": "The payment service charged the customer for an order.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order paid for."
+      },
+      {
+        "name": "paymentId",
+        "type": "string",
+        "doc": "The payment, for a refund."
+      },
+      {
+        "name": "amountCents",
+        "type": "long",
+        "doc": "How much was charged, in cents."
+      }
+    ]
+  },
+  PaymentDeclined: {
+    "type": "record",
+    "name": "PaymentDeclined",
+    "namespace": "com.example.payments",
+    "doc": "The payment service did not charge the customer for an order: nothing was taken.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order refused."
+      },
+      {
+        "name": "reason",
+        "type": "string",
+        "doc": "Why, for people (the card issuer's answer)."
+      }
+    ]
+  },
+  RefundPayment: {
+    "type": "record",
+    "name": "RefundPayment",
+    "namespace": "com.example.payments",
+    "doc": "A command to the payment service: give back what an order was charged (the compensation of ChargePayment, for a charge whose answer never came). Idempotent by order: a second refund, or one of an order never charged, gives back nothing.",
+    "fields": [
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order whose charge is refunded."
+      },
+      {
+        "name": "reason",
+        "type": "string",
+        "doc": "Why, for people."
+      }
+    ]
+  },
+  ShipmentDispatched: {
+    "type": "record",
+    "name": "ShipmentDispatched",
+    "namespace": "com.example.shipping",
+    "doc": "Shipping handed an order's goods to the carrier: the answer to ShipmentRequested.",
+    "fields": [
+      {
+        "name": "shipmentId",
+        "type": "string",
+        "doc": "The shipment's id, as requested."
+      },
+      {
+        "name": "orderId",
+        "type": "string",
+        "doc": "The order shipped."
+      },
+      {
+        "name": "dispatchedAt",
+        "type": {
+          "type": "long",
+          "logicalType": "timestamp-millis"
+        },
+        "doc": "When the goods left."
+      }
+    ]
+  },
   ShipmentRequested: {
     "type": "record",
     "name": "ShipmentRequested",
@@ -267,8 +621,18 @@ export const schemas = {
 
 /** The data type of each event type (from the mapping file's `eventType`). */
 export interface EventDataMap {
+  'com.example.inventory.stock.rejected': StockRejected;
+  'com.example.inventory.stock.release': ReleaseStock;
+  'com.example.inventory.stock.released': StockReleased;
+  'com.example.inventory.stock.reserve': ReserveStock;
+  'com.example.inventory.stock.reserved': StockReserved;
   'com.example.orders.order.cancelled': OrderCancelled;
   'com.example.orders.order.placed': OrderPlaced;
+  'com.example.payments.payment.charge': ChargePayment;
+  'com.example.payments.payment.charged': PaymentCharged;
+  'com.example.payments.payment.declined': PaymentDeclined;
+  'com.example.payments.payment.refund': RefundPayment;
+  'com.example.shipping.shipment.dispatched': ShipmentDispatched;
   'com.example.shipping.shipment.requested': ShipmentRequested;
 }
 
@@ -276,8 +640,18 @@ export type EventType = keyof EventDataMap;
 
 /** The schema of each event type's data. */
 export const eventSchemas = {
+  'com.example.inventory.stock.rejected': schemas.StockRejected,
+  'com.example.inventory.stock.release': schemas.ReleaseStock,
+  'com.example.inventory.stock.released': schemas.StockReleased,
+  'com.example.inventory.stock.reserve': schemas.ReserveStock,
+  'com.example.inventory.stock.reserved': schemas.StockReserved,
   'com.example.orders.order.cancelled': schemas.OrderCancelled,
   'com.example.orders.order.placed': schemas.OrderPlaced,
+  'com.example.payments.payment.charge': schemas.ChargePayment,
+  'com.example.payments.payment.charged': schemas.PaymentCharged,
+  'com.example.payments.payment.declined': schemas.PaymentDeclined,
+  'com.example.payments.payment.refund': schemas.RefundPayment,
+  'com.example.shipping.shipment.dispatched': schemas.ShipmentDispatched,
   'com.example.shipping.shipment.requested': schemas.ShipmentRequested,
 } as const;
 
