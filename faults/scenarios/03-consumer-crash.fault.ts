@@ -25,9 +25,18 @@ afterAll(async () => {
 });
 
 // 3b: the same with dedupeBatching, the member killed after its batch's COMMIT.
-for (const { id, batching } of [{ id: '3', batching: false }, { id: '3b', batching: true }]) {
-  const mode = batching ? ' (dedupeBatching)' : '';
-  scenario(id, `consumer kill -9 after the handler committed, before the offset commit${mode}`, { quick: true, timeoutMs: 480_000 }, async () => {
+// 3c: as 3, every member started under one groupInstanceId (static membership, as a StatefulSet's
+// pod restarted under its name): the replacement takes the dead member's partitions at once,
+// without waiting out its session (F4). @platformatic/kafka only: KafkaJS has no static membership.
+const variants = [
+  { id: '3', batching: false, staticMember: false },
+  { id: '3b', batching: true, staticMember: false },
+  { id: '3c', batching: false, staticMember: true },
+];
+for (const { id, batching, staticMember } of variants) {
+  const mode = batching ? ' (dedupeBatching)' : staticMember ? ' (static membership)' : '';
+  const transports = staticMember ? (['platformatic'] as const) : undefined;
+  scenario(id, `consumer kill -9 after the handler committed, before the offset commit${mode}`, { quick: true, timeoutMs: 480_000, ...(transports && { transports }) }, async () => {
     const startedAt = Date.now();
     const names = namesFor(id);
     const brokers = single.endpoints.kafkaBrokers;
@@ -37,7 +46,8 @@ for (const { id, batching } of [{ id: '3', batching: false }, { id: '3b', batchi
     const kills = sized(2, 1);
     const producer = stepProducer({ brokers, logFile: memberLogFile(names.run, 'producer') });
     const load = startLoad({ run: names.run, topic: names.topic, producer, keys, perKey, paceMs: 100 });
-    const spec = (member: string) => memberSpec(names, member, { sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1000, dedupeBatching: batching });
+    const spec = (member: string) =>
+      memberSpec(names, member, { sessionTimeout: SESSION_TIMEOUT_MS, heartbeatInterval: 1000, dedupeBatching: batching, ...(staticMember && { groupInstanceId: 'pod-0' }) });
     const notes: string[] = [];
     const extraFailures: string[] = [];
     const killedAt: string[] = [];
@@ -81,7 +91,12 @@ for (const { id, batching } of [{ id: '3', batching: false }, { id: '3b', batchi
         faultAt: firstKill,
         healAt: lastKill, // the replacement is started at once, as an orchestrator would
         startedAt,
-        notes: [...notes, `session timeout ${SESSION_TIMEOUT_MS / 1000} s: the group waits that long for the dead member before rebalancing`],
+        notes: [
+          ...notes,
+          staticMember
+            ? `session timeout ${SESSION_TIMEOUT_MS / 1000} s; every member started as group instance pod-0: the replacement takes the dead one's partitions without waiting for its session`
+            : `session timeout ${SESSION_TIMEOUT_MS / 1000} s: the group waits that long for the dead member before rebalancing`,
+        ],
         extraFailures,
       });
       assertPassed(figures);

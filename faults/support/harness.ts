@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Pool } from 'pg';
 import { createLocalStack, type LocalStack } from '@evkit/stack';
-import { CLUSTER_STACK, QUICK, REPEAT, SINGLE_STACK } from './env';
+import type { KafkaClientName } from '@evkit/transport';
+import { CLUSTER_STACK, QUICK, REPEAT, SINGLE_STACK, TRANSPORT } from './env';
 import { memberLogFile } from './member';
 import { stepEvkit, type StepEvkitSetup, type StepProducer } from './step';
 import { fileLogger, TABLES_SQL, type MemberSpec } from './workload';
@@ -87,18 +88,19 @@ export interface Repetition {
 }
 
 /**
- * `it` for a scenario: skipped when not in the quick subset (under --quick) or not picked
- * (--only). A rare failure needs many runs to show: `repeat` runs it that many times (full run,
- * quick run), `--repeat N` overrides both.
+ * `it` for a scenario: skipped when not in the quick subset (under --quick), not picked (--only)
+ * or about a feature the run's client lacks (`transports`). A rare failure needs many runs to
+ * show: `repeat` runs it that many times (full run, quick run), `--repeat N` overrides both.
  */
 export function scenario(
   id: string,
   title: string,
-  options: { quick: boolean; timeoutMs: number; repeat?: { full: number; quick: number } },
+  options: { quick: boolean; timeoutMs: number; repeat?: { full: number; quick: number }; transports?: readonly KafkaClientName[] },
   fn: (repetition: Repetition) => Promise<void>,
 ): void {
   const only = process.env.EVKIT_FAULTS_ONLY?.split(',').map((s) => s.trim()).filter(Boolean);
-  const picked = only && only.length > 0 ? only.some((o) => id === o || id.startsWith(o) && /^[a-z]$/.test(id.slice(o.length))) : !QUICK || options.quick;
+  const chosen = only && only.length > 0 ? only.some((o) => id === o || id.startsWith(o) && /^[a-z]$/.test(id.slice(o.length))) : !QUICK || options.quick;
+  const picked = chosen && (options.transports === undefined || options.transports.includes(TRANSPORT));
   const count = REPEAT ?? (options.repeat ? (QUICK ? options.repeat.quick : options.repeat.full) : 1);
   for (let index = 1; index <= count; index += 1) {
     const label = count === 1 ? '' : ` (run ${index} of ${count})`;

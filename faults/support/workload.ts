@@ -77,6 +77,8 @@ export interface MemberSpec {
    */
   hang?: { keys: string[]; signal: 'ignore' | 'honour'; lateMs?: number };
   sessionTimeout?: number;
+  /** Static membership (@platformatic/kafka only): members started one after another under one name. */
+  groupInstanceId?: string;
   heartbeatInterval?: number;
   rebalanceTimeout?: number;
   handlerTimeoutMs?: number;
@@ -214,6 +216,7 @@ export function createMember(spec: MemberSpec, hook?: (point: HookPoint) => Prom
     middleware: [recorder],
     group: {
       ...(spec.sessionTimeout === undefined ? {} : { sessionTimeout: spec.sessionTimeout }),
+      ...(spec.groupInstanceId === undefined ? {} : { groupInstanceId: spec.groupInstanceId }),
       ...(spec.heartbeatInterval === undefined ? {} : { heartbeatInterval: spec.heartbeatInterval }),
       ...(spec.rebalanceTimeout === undefined ? {} : { rebalanceTimeout: spec.rebalanceTimeout }),
     },

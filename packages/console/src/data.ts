@@ -67,8 +67,10 @@ export function createConsoleData(options: ResolvedOptions): ConsoleData {
     }
     return admin;
   };
-  const publisher = createKafkaJsPublisher(kafkaOptions);
-  const replayer = createReplayer({ publisher, subscriber: () => createKafkaJsSubscriber({ ...kafkaOptions, sessionTimeout: 10_000 }), now: options.now });
+  const { transports } = options;
+  const publisher = transports ? transports.publisher() : createKafkaJsPublisher(kafkaOptions);
+  const subscriber = transports ? () => transports.subscriber() : () => createKafkaJsSubscriber({ ...kafkaOptions, sessionTimeout: 10_000 });
+  const replayer = createReplayer({ publisher, subscriber, now: options.now });
   const codec = createAvroCodec({ registry: options.registry, autoRegister: false });
   const registry = createRegistryClient(options.registry);
   const growth = createSamples<number>(15 * 60_000);

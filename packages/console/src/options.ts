@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import type { RegistryOptions } from '@evkit/codec';
+import type { PublisherTransport, SubscriberTransport } from '@evkit/transport';
 import type { KafkaJsClientOptions } from '@evkit/transport-kafkajs';
 import { ConsoleConfigError } from './errors';
 
@@ -18,7 +19,13 @@ export interface ConsoleSchemaChange {
 }
 
 export interface ConsoleOptions {
+  /** KafkaJS options: the admin client (groups, offsets) and, without `transports`, the replay's publisher and subscriber. */
   kafka: KafkaJsClientOptions;
+  /**
+   * The replay's Kafka transports, made on first use and disconnected by `close()`: another
+   * client's (the CLI passes those of `EVKIT_TRANSPORT`). Default: KafkaJS's, with `kafka`.
+   */
+  transports?: { publisher(): PublisherTransport; subscriber(): SubscriberTransport };
   registry: RegistryOptions;
   /** Default `127.0.0.1`. Any other address needs `token`. */
   host?: string;
@@ -59,6 +66,10 @@ export function resolveOptions(options: ConsoleOptions): ResolvedOptions {
   if (!options.registry || typeof options.registry.url !== 'string') throw new ConsoleConfigError('registry options with a url are required');
   if (typeof options.lag !== 'function') throw new ConsoleConfigError('lag must be a function reading a group’s lag');
   if (typeof options.diffSchemas !== 'function') throw new ConsoleConfigError('diffSchemas must be a function');
+  const { transports } = options;
+  if (transports !== undefined && (transports === null || typeof transports.publisher !== 'function' || typeof transports.subscriber !== 'function')) {
+    throw new ConsoleConfigError('transports must have publisher and subscriber functions');
+  }
   const host = options.host ?? '127.0.0.1';
   if (typeof host !== 'string' || host === '' || !(isIP(host) !== 0 || /^[a-z0-9.-]+$/i.test(host))) throw new ConsoleConfigError(`host must be an address or host name, got ${JSON.stringify(host)}`);
   const port = options.port ?? 7070;

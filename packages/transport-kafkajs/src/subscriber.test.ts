@@ -262,6 +262,8 @@ describe('createKafkaJsSubscriber', () => {
     expect(() => createKafkaJsSubscriber({ kafka, partitionsConsumedConcurrently: 0 })).toThrow(TransportConfigError);
     expect(() => createKafkaJsSubscriber({ kafka, redeliveryDelayMs: -1 })).toThrow(TransportConfigError);
     expect(() => createKafkaJsSubscriber({ kafka, topicLeaderTimeoutMs: 0 })).toThrow(/topicLeaderTimeoutMs must be a positive integer/);
+    // Static membership would otherwise be dropped without a word: KafkaJS has none.
+    expect(() => createKafkaJsSubscriber({ kafka, groupInstanceId: 'orders-0' })).toThrow(/groupInstanceId \(static membership\) is not supported by KafkaJS/);
     const { subscriber } = await running();
     await expect(subscriber.run({ groupId: 'g', topics: ['t'], handleBatch: () => Promise.resolve() })).rejects.toBeInstanceOf(TransportStateError);
   });

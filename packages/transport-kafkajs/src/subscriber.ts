@@ -62,6 +62,9 @@ export function createKafkaJsSubscriber(options: KafkaJsSubscriberOptions): Subs
   if (options.restartOnFailure !== undefined && typeof options.restartOnFailure !== 'function') {
     throw new TransportConfigError('restartOnFailure must be a function');
   }
+  if (settings.groupInstanceId !== undefined) {
+    throw new TransportConfigError("groupInstanceId (static membership) is not supported by KafkaJS 2.2.4: use client 'platformatic'");
+  }
   const logger = kafka.logger();
   const report: SubscriberErrorListener =
     options.onError ?? ((error) => logger.error(error.message, { code: error.code, retriable: error.retriable }));

@@ -8,6 +8,7 @@ describe('createPlatformaticSubscriber', () => {
     [{ partitionsConsumedConcurrently: 0 }, /partitionsConsumedConcurrently/],
     [{ maxWaitTimeInMs: 1.5 }, /maxWaitTimeInMs/],
     [{ onError: 'log' }, /onError/],
+    [{ groupInstanceId: 'pod 0' }, /groupInstanceId/],
   ])('refuses %j at the edge', (extra, message) => {
     expect(() => createPlatformaticSubscriber({ brokers: ['a:1'], ...(extra as object) })).toThrow(TransportConfigError);
     expect(() => createPlatformaticSubscriber({ brokers: ['a:1'], ...(extra as object) })).toThrow(message);

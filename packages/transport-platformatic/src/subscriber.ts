@@ -314,6 +314,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
       const created = new Consumer({
         ...base,
         groupId: runOptions.groupId,
+        ...(settings.groupInstanceId === undefined ? {} : { groupInstanceId: settings.groupInstanceId }),
         sessionTimeout: settings.sessionTimeout,
         rebalanceTimeout: settings.rebalanceTimeout,
         heartbeatInterval: settings.heartbeatInterval,

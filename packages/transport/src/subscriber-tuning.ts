@@ -27,6 +27,15 @@ export interface SubscriberTuningOptions {
   redeliveryDelayMs?: number;
   /** How long `ensureTopics` waits for the partitions of topics it created to get a leader (ms). Default 30000. */
   topicLeaderTimeoutMs?: number;
+  /**
+   * Static membership (KIP-345): this member's stable name in the group, e.g. the pod name of a
+   * StatefulSet. A member restarted under the same name within `sessionTimeout` gets its
+   * partitions back at once, without a rebalance and without waiting out the dead member's
+   * session. Two live members must never share one (the broker fences the older). Letters,
+   * digits, `.`, `_` and `-`, at most 249. @platformatic/kafka only: the KafkaJS transport
+   * refuses it (KafkaJS 2.2.4 has no static membership).
+   */
+  groupInstanceId?: string;
   /** Handler failures and crashes. Must not throw. The default depends on the transport. */
   onError?: SubscriberErrorListener;
 }
@@ -42,7 +51,10 @@ export interface SubscriberTuning {
   maxWaitTimeInMs: number;
   topicLeaderTimeoutMs: number;
   redeliveryDelayMs: number;
+  groupInstanceId: string | undefined;
 }
+
+const GROUP_INSTANCE_ID = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** The tuning with its defaults applied; throws TransportConfigError naming the option at fault. */
 export function resolveSubscriberTuning(options: SubscriberTuningOptions): SubscriberTuning {
@@ -64,5 +76,9 @@ export function resolveSubscriberTuning(options: SubscriberTuningOptions): Subsc
   if (positive.heartbeatInterval >= positive.sessionTimeout) {
     throw new TransportConfigError(`heartbeatInterval (${positive.heartbeatInterval}) must be below sessionTimeout (${positive.sessionTimeout})`);
   }
-  return { ...positive, redeliveryDelayMs };
+  const { groupInstanceId } = options;
+  if (groupInstanceId !== undefined && (typeof groupInstanceId !== 'string' || !GROUP_INSTANCE_ID.test(groupInstanceId))) {
+    throw new TransportConfigError(`groupInstanceId must be 1 to 249 letters, digits, '.', '_' or '-', got ${JSON.stringify(groupInstanceId)}`);
+  }
+  return { ...positive, redeliveryDelayMs, groupInstanceId };
 }

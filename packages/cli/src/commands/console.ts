@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createConsole, isLoopback } from '@evkit/console';
-import { kafkaClient, kafkaOptions, registryOptions, type Output } from '../context';
+import { kafkaClient, kafkaOptions, kafkaTransports, registryOptions, type Output } from '../context';
 import { CliUsageError } from '../exit-codes';
 import { readGroupLag } from '../lag';
 import { parseAvro } from '../schemas/avro-tree';
@@ -39,8 +39,11 @@ export function consoleCommand(output: (json: boolean) => Output, signals: NodeJ
         throw new CliUsageError(`--host ${flags.host} is not loopback: give a token with --token or EVKIT_CONSOLE_TOKEN`);
       }
       const kafka = kafkaClient(flags);
+      // Replays go through EVKIT_TRANSPORT's client, as `evkit dlq replay` does; groups and offsets through KafkaJS's admin, as `evkit lag`.
+      const transports = process.env.EVKIT_TRANSPORT ? kafkaTransports(flags) : undefined;
       const evkitConsole = createConsole({
         kafka: { ...kafkaOptions(flags), clientId: 'evkit-console' },
+        ...(transports && { transports: { publisher: () => transports.publisher, subscriber: transports.subscriber } }),
         registry: registryOptions(flags),
         host: flags.host,
         port: Number(flags.port),
