@@ -138,4 +138,28 @@ describe('the subscriber fetch loop', () => {
     ]);
     expect(mockLog.requests.filter((r) => r.partition !== 0 && r.offset < 10n).map((r) => `${r.partition}@${r.offset}`)).toEqual(['1@0', '2@0', '1@6', '2@0']);
   });
+
+  it("fetches a partition's next batch while its batch is handled, and drops it when that batch fails", async () => {
+    Object.assign(mockLog, { partitions: 1, length: 30, batch: 10 });
+    const delivered: number[][] = [];
+    let failed = false;
+    subscriber = createPlatformaticSubscriber({ brokers: ['fake:1'], partitionsConsumedConcurrently: 1, maxWaitTimeInMs: 20, redeliveryDelayMs: 0 });
+    await subscriber.run({
+      groupId: 'g',
+      topics: ['t'],
+      async handleBatch(batch) {
+        delivered.push(offsetsOf(batch));
+        // The next batch (10-19) is fetched while this one is handled.
+        await until(() => mockLog.requests.some((r) => r.offset === BigInt(batch.records.at(-1)!.offset) + 1n));
+        if (batch.records[0]!.offset === '10' && !failed) {
+          failed = true;
+          throw new Error('handler failed');
+        }
+      },
+    });
+    await until(() => delivered.flat().length === 40);
+    const range = (from: number) => Array.from({ length: 10 }, (_, i) => from + i);
+    // 10-19 failed, its prefetched successor (20-29) was dropped, and 10-19 came again, then 20-29.
+    expect(delivered).toEqual([range(0), range(10), range(10), range(20)]);
+  });
 });

@@ -1,7 +1,7 @@
 // Over 300 lines for a reason: the subscriber is one closure over the group's state (assignment,
 // generation, positions, pauses, seeks, back-off) that the group callbacks, the fetch loop and
 // the batch handlers all read and write.
-import { Admin, Consumer, offsetCommitV8, type ClusterMetadata, type GroupAssignment } from '@platformatic/kafka';
+import { Admin, ConnectionPool, Consumer, offsetCommitV8, type ClusterMetadata, type GroupAssignment } from '@platformatic/kafka';
 import {
   BatchHandlerError,
   connectOnce,
@@ -45,12 +45,16 @@ const keyOf = (topic: string, partition: number) => `${partition}:${topic}`;
 interface PartitionState {
   topic: string;
   partition: number;
-  /** Next offset to fetch; undefined until the committed offset is read after a join. */
+  /**
+   * Next offset to fetch; undefined until the committed offset is read after a join. It runs
+   * ahead of the batch being handled by at most one batch (`waiting`): the next batch is fetched
+   * while this one is handled, as the client's own stream does.
+   */
   position: bigint | undefined;
-  /** Bumped by every seek: a batch or fetch of an older one is outdated. */
+  /** Bumped by every seek and failed batch: a batch or fetch of an older one is outdated. */
   seeks: number;
   busy: boolean;
-  /** Fetched at `position` but not handed out yet (every slot was taken), oldest `order` first. */
+  /** Fetched but not handed out yet (its partition busy, or every slot taken), oldest `order` first. */
   waiting: { fetched: FetchedPartition; generation: number; order: number } | undefined;
 }
 
@@ -64,6 +68,12 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
   const admin = new Admin(baseOptions(options, 'admin'));
   const adminConnection = connectOnce(() => admin.listApis(), 'subscriber', platformaticErrors);
   let consumer: Consumer | undefined;
+  /**
+   * Connections of their own for fetches, as the client's own stream has: a broker answers a
+   * connection's requests one at a time, so commits and heartbeats would otherwise queue behind
+   * fetches, and the fetch of a partition's next batch behind its commit.
+   */
+  let fetchConnections: ConnectionPool | undefined;
   let run: SubscribeOptions | undefined;
   /** Partitions of the current generation, from the last join; empty while rejoining. */
   let assignment = new Map<string, PartitionState>();
@@ -158,25 +168,33 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
   };
 
   /**
-   * Partitions to fetch: those neither handled nor holding a waiting batch. Nothing while the
-   * waiting batches alone fill every slot, so at most one fetch's worth (maxBytes) waits besides.
+   * Partitions to fetch: those not holding a waiting batch, busy ones included (their next batch
+   * is fetched while this one is handled). Nothing while waiting batches fill every slot, so what
+   * waits is bounded by a fetch's worth (maxBytes) beyond one batch per slot.
    */
   const fetchable = (): PartitionState[] => {
     if (revoking || stopping) return [];
     const states = [...assignment.values()];
     if (states.filter((s) => s.waiting).length >= settings.partitionsConsumedConcurrently) return [];
     const key = (s: PartitionState) => keyOf(s.topic, s.partition);
-    return states.filter((s) => s.position !== undefined && !s.busy && !s.waiting && !paused.has(key(s)) && !backoff.has(key(s)));
+    return states.filter((s) => s.position !== undefined && !s.waiting && !paused.has(key(s)) && !backoff.has(key(s)));
+  };
+
+  /** Drops a batch not handed out yet: its partition is fetched again from the batch's first offset. */
+  const dropWaiting = (state: PartitionState): void => {
+    if (!state.waiting) return;
+    state.position = BigInt(state.waiting.fetched.records[0]!.offset);
+    state.waiting = undefined;
   };
 
   /** Hands waiting batches out, oldest first, while slots are free; drops those of an older generation. */
   const dispatch = (): void => {
     for (const state of assignment.values()) if (state.waiting && state.waiting.generation !== generation) state.waiting = undefined;
-    const waiting = [...assignment.values()].filter((s) => s.waiting).sort((a, b) => a.waiting!.order - b.waiting!.order);
+    const waiting = [...assignment.values()].filter((s) => s.waiting && !s.busy).sort((a, b) => a.waiting!.order - b.waiting!.order);
     for (const state of waiting) {
       // A handler may pause, seek or stop synchronously when handed its batch: checked each turn.
       if (stopping || revoking || [...assignment.values()].filter((s) => s.busy).length >= settings.partitionsConsumedConcurrently) return;
-      if (!state.waiting) continue;
+      if (!state.waiting || state.busy) continue;
       const { fetched } = state.waiting;
       state.waiting = undefined;
       handOut(state, fetched);
@@ -188,7 +206,6 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
     const handedOutIn = generation;
     const seeks = state.seeks;
     const first = BigInt(fetched.records[0]!.offset);
-    const last = BigInt(fetched.records.at(-1)!.offset);
     const current = () => handedOutIn === generation && assignment.get(key) === state && state.seeks === seeks;
     const batch: PartitionBatch = {
       topic: state.topic,
@@ -203,11 +220,12 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
     const work = (async () => {
       try {
         await run!.handleBatch(batch);
-        if (current()) state.position = last + 1n;
       } catch (error) {
         const done = committed.get(key);
         const redeliverFrom = done !== undefined && done > first ? done : first;
         if (current()) {
+          // The batch fetched after this one is outdated with it.
+          state.waiting = undefined;
           state.position = redeliverFrom;
           state.seeks += 1;
           holdBack(key);
@@ -234,6 +252,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
     try {
       response = await current.fetch({
         node,
+        connectionPool: fetchConnections,
         maxWaitTime: settings.maxWaitTimeInMs,
         minBytes: 1,
         maxBytes: settings.maxBytes,
@@ -252,16 +271,17 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
     for (const p of fetched) {
       const key = keyOf(p.topic, p.partition);
       const { state, offset, seeks } = asked.get(key)!;
-      // Dropped when anything moved meanwhile: a rebalance, a seek, a pause, a stop.
-      if (stopping || revoking || ofGeneration !== generation || assignment.get(key) !== state || state.seeks !== seeks || state.position !== offset || paused.has(key) || state.busy) continue;
+      // Dropped when anything moved meanwhile: a rebalance, a seek, a failed batch, a pause, a stop.
+      if (stopping || revoking || ofGeneration !== generation || assignment.get(key) !== state || state.seeks !== seeks || state.position !== offset || paused.has(key)) continue;
       if (p.errorCode === OFFSET_OUT_OF_RANGE) {
         // Retention removed the position (or it is past the end): start over as a new group would.
         state.position = run?.fromBeginning ? p.logStartOffset : p.highWatermark;
         continue;
       }
       if (p.records.length > 0) {
-        // Kept until a slot is free rather than dropped and fetched again.
+        // Kept until its partition and a slot are free rather than dropped and fetched again.
         state.waiting = { fetched: p, generation: ofGeneration, order: (arrivals += 1) };
+        state.position = p.nextOffset ?? BigInt(p.records.at(-1)!.offset) + 1n;
       } else if (p.nextOffset !== undefined && p.nextOffset > offset) {
         state.position = p.nextOffset; // only control records (transaction markers)
       }
@@ -349,6 +369,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
         await created.close(true).catch(() => undefined);
         throw new TransportConnectError(`subscriber could not join group ${runOptions.groupId}: ${messageOf(error)}`, { cause: error, retriable: isRetriable(error) });
       }
+      fetchConnections = new ConnectionPool(base.clientId, { ...base });
       loop = fetchLoop();
     },
 
@@ -395,7 +416,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
         paused.add(keyOf(topic, partition));
         // A paused partition holds no records back; it is fetched again once resumed.
         const state = assignment.get(keyOf(topic, partition));
-        if (state) state.waiting = undefined;
+        if (state) dropWaiting(state);
       }
     },
 
@@ -422,6 +443,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
       generation += 1;
       // Leaves the group, so the partitions go to the others at once.
       await current?.close();
+      await fetchConnections?.close();
       assignment = new Map();
       adminConnection.reset();
       await admin.close();
