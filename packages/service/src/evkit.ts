@@ -80,7 +80,11 @@ export type ServiceConsumerOptions<D extends boolean> = Omit<ConsumerOptions, 'c
    * commits, for instance).
    */
   dedupe?: D | (D extends true ? DedupeSpec : never);
-  /** Group options of the subscriber (session timeout, fetch sizes); `restartOnFailure` is KafkaJS's only. */
+  /**
+   * Group options of the subscriber (session timeout, fetch sizes); `restartOnFailure` is
+   * KafkaJS's only, `groupInstanceId` (static membership: a restarted pod takes its partitions
+   * back without waiting out its session) @platformatic/kafka's only.
+   */
   group?: Omit<KafkaSubscriberOptions<'kafkajs'>, keyof KafkaJsConnectionOptions | 'redeliveryDelayMs'>;
 };
 
