@@ -1,6 +1,6 @@
 import { assertPassed, recordFigures, type Figures } from '../support/checker';
 import { ackRate, checkTopic, longestAckGap, startCoalescingLoad, type CoalescingLoad } from '../support/coalescing';
-import { sized } from '../support/env';
+import { sized, TRANSPORT } from '../support/env';
 import { kill9, pause, resume, sleep, waitUntil } from '../support/faults';
 import { cluster, namesFor, scenario, single, upSingle } from '../support/harness';
 import { createTopic, partitionsOf, readTopic } from '../support/kafka';
@@ -175,14 +175,18 @@ scenario('14a', 'partition leader kill -9 under 200 concurrent publishers (coale
 
 scenario('14b', 'partition leader SIGSTOP under 200 concurrent publishers (coalesced; 3 nodes)', { quick: true, timeoutMs: 420_000 }, async () => {
   const pausedMs = sized(15_000, 12_000);
+  // One retry, so a request stuck on the paused leader fails; @platformatic/kafka takes 2 at least.
+  const sendRetries = TRANSPORT === 'platformatic' ? 2 : 1;
   let paused: number | undefined;
   try {
     await runCoalescingScenario({
       id: '14b',
-      title: `Partition leader paused ${pausedMs / 1000} s (request timeout ${REQUEST_TIMEOUT_MS / 1000} s, 1 send retry) under ${PUBLISHERS} concurrent publishers (3 nodes)`,
-      // One retry: a request to the paused leader fails to all its callers while it sleeps.
-      client: { requestTimeout: REQUEST_TIMEOUT_MS, retry: { retries: 1, initialRetryTime: 100, maxRetryTime: 300 } },
-      failuresExpected: true,
+      title: `Partition leader paused ${pausedMs / 1000} s (request timeout ${REQUEST_TIMEOUT_MS / 1000} s, ${sendRetries} send ${sendRetries === 1 ? 'retry' : 'retries'}) under ${PUBLISHERS} concurrent publishers (3 nodes)`,
+      client: { requestTimeout: REQUEST_TIMEOUT_MS, retry: { retries: sendRetries, initialRetryTime: 100, maxRetryTime: 300 } },
+      // KafkaJS keeps sending to the paused leader (F3), so its requests fail to all their
+      // callers while it sleeps. @platformatic/kafka fails over to the new leader instead, and
+      // may fail nothing.
+      failuresExpected: TRANSPORT === 'kafkajs',
       fault: async (context) => {
         const { partition, info, resumedAfter } = await writtenLeader(context);
         paused = cluster.pidOf('kafka', info.leader)!;
