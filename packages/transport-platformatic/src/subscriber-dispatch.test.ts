@@ -3,7 +3,7 @@ import { createPlatformaticSubscriber } from './subscriber';
 
 // A one-member group on a fake cluster: every partition of topic `t` holds `mockLog.length`
 // records from offset 0, and a fetch returns up to `mockLog.batch` of them per partition asked.
-const mockLog = { partitions: 6, length: 30, batch: 10, requests: [] as { partition: number; offset: bigint }[] };
+const mockLog = { partitions: 6, length: 30, batch: 10, requests: [] as { partition: number; offset: bigint }[], refuseCommits: false };
 
 jest.mock('@platformatic/kafka', () => {
   const actual = jest.requireActual<typeof import('@platformatic/kafka')>('@platformatic/kafka');
@@ -16,6 +16,12 @@ jest.mock('@platformatic/kafka', () => {
   class Consumer {
     private readonly listeners = new Map<string, (payload: unknown) => void>();
     readonly topics = { trackAll: () => [] };
+    readonly memberId = 'member';
+    readonly groupId = 'g';
+    readonly generationId = 1;
+    readonly groupInstanceId = null;
+    readonly coordinatorId = 1;
+    readonly connections = { get: () => Promise.resolve({}) };
     on(event: string, listener: (payload: unknown) => void) {
       this.listeners.set(event, listener);
       return this;
@@ -28,7 +34,10 @@ jest.mock('@platformatic/kafka', () => {
       return Promise.resolve(new Map([['t', partitionIds().map(() => 0n)]]));
     }
     metadata() {
-      return Promise.resolve({ topics: new Map([['t', { id: 'id-t', partitions: partitionIds().map(() => ({ leader: 1 })) }]]), brokers: new Map() });
+      return Promise.resolve({
+        topics: new Map([['t', { id: 'id-t', partitions: partitionIds().map(() => ({ leader: 1 })) }]]),
+        brokers: new Map([[1, { host: 'fake', port: 1 }]]),
+      });
     }
     async fetch(options: { maxWaitTime: number; topics: { partitions: { partition: number; fetchOffset: bigint }[] }[] }) {
       const asked = options.topics.flatMap((t) => t.partitions);
@@ -57,7 +66,11 @@ jest.mock('@platformatic/kafka', () => {
       return Promise.resolve();
     }
   }
-  return { ...actual, Consumer, Admin };
+  // A refused commit as the broker answers one from an older generation.
+  const offsetCommitV8 = {
+    api: { async: () => (mockLog.refuseCommits ? Promise.reject(Object.assign(new Error('illegal generation'), { apiId: 'ILLEGAL_GENERATION' })) : Promise.resolve({})) },
+  };
+  return { ...actual, Consumer, Admin, offsetCommitV8 };
 });
 
 const offsetsOf = (batch: PartitionBatch) => batch.records.map((r) => Number(r.offset));
@@ -72,7 +85,7 @@ describe('the subscriber fetch loop', () => {
   let subscriber: SubscriberTransport | undefined;
 
   beforeEach(() => {
-    Object.assign(mockLog, { partitions: 6, length: 30, batch: 10, requests: [] });
+    Object.assign(mockLog, { partitions: 6, length: 30, batch: 10, requests: [], refuseCommits: false });
   });
 
   afterEach(async () => {
@@ -161,5 +174,32 @@ describe('the subscriber fetch loop', () => {
     const range = (from: number) => Array.from({ length: 10 }, (_, i) => from + i);
     // 10-19 failed, its prefetched successor (20-29) was dropped, and 10-19 came again, then 20-29.
     expect(delivered).toEqual([range(0), range(10), range(10), range(20)]);
+  });
+
+  it('delivers again a batch that failed after a refused commit, and the batch fetched after it, skipping no offset', async () => {
+    Object.assign(mockLog, { partitions: 1, length: 30, batch: 10, refuseCommits: true });
+    const delivered: number[][] = [];
+    let failed = false;
+    subscriber = createPlatformaticSubscriber({ brokers: ['fake:1'], partitionsConsumedConcurrently: 1, maxWaitTimeInMs: 20, redeliveryDelayMs: 0 });
+    const transport = subscriber;
+    await transport.run({
+      groupId: 'g',
+      topics: ['t'],
+      async handleBatch(batch) {
+        delivered.push(offsetsOf(batch));
+        if (failed) return;
+        failed = true;
+        // 10-19 is fetched and waits; the commit is refused (the group moved to a new generation
+        // as far as the broker is concerned), and the batch fails.
+        await until(() => mockLog.requests.some((r) => r.offset === 10n));
+        await sleep(20);
+        await transport.commit({ topic: 't', partition: 0, offset: '5' });
+        mockLog.refuseCommits = false;
+        throw new Error('handler failed');
+      },
+    });
+    await until(() => new Set(delivered.flat()).size === 30);
+    const range = (from: number) => Array.from({ length: 10 }, (_, i) => from + i);
+    expect(delivered).toEqual([range(0), range(0), range(10), range(20)]);
   });
 });

@@ -189,7 +189,7 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
 
   /** Hands waiting batches out, oldest first, while slots are free; drops those of an older generation. */
   const dispatch = (): void => {
-    for (const state of assignment.values()) if (state.waiting && state.waiting.generation !== generation) state.waiting = undefined;
+    for (const state of assignment.values()) if (state.waiting && state.waiting.generation !== generation) dropWaiting(state);
     const waiting = [...assignment.values()].filter((s) => s.waiting && !s.busy).sort((a, b) => a.waiting!.order - b.waiting!.order);
     for (const state of waiting) {
       // A handler may pause, seek or stop synchronously when handed its batch: checked each turn.
@@ -223,7 +223,10 @@ export function createPlatformaticSubscriber(options: PlatformaticSubscriberOpti
       } catch (error) {
         const done = committed.get(key);
         const redeliverFrom = done !== undefined && done > first ? done : first;
-        if (current()) {
+        // Rewound also when the generation moved on (a refused commit) but the partition is still
+        // this member's: the position already runs past this batch, and a later batch's commit
+        // must not pass records that were never handled. A seek or a new assignment set it since.
+        if (assignment.get(key) === state && state.seeks === seeks) {
           // The batch fetched after this one is outdated with it.
           state.waiting = undefined;
           state.position = redeliverFrom;
